@@ -1,0 +1,84 @@
+"""GET /api/v1/spans and /api/v1/spans/{span_id}."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from glassgate.api.problems import Problem
+from glassgate.api.state import pool_of
+from glassgate.storage import spans as span_store
+
+router = APIRouter(prefix="/api/v1/spans", tags=["spans"])
+
+
+class SpanSummary(BaseModel):
+    span_id: str
+    trace_id: str
+    parent_span_id: str | None
+    project: str
+    kind: str
+    upstream: str | None
+    vendor: str | None
+    operation: str | None
+    model: str | None = Field(description="The model as requested (Azure: the deployment).")
+    response_model: str | None = Field(description="The model that served the call, from the response.")
+    status: Literal["ok", "error", "blocked", "cancelled"]
+    http_status: int | None
+    streamed: bool
+    input_tokens: int | None
+    output_tokens: int | None
+    cached_tokens: int | None
+    reasoning_tokens: int | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    started_at: datetime
+    session_id: str | None
+    user_id: str | None
+    tags: list[str]
+    key_id: str | None
+    error: str | None
+    attributes: dict[str, Any]
+
+
+class SpanDetail(SpanSummary):
+    request_body: Any = Field(description="The request as JSON (or text when it was not JSON).")
+    response_body: Any = Field(description="The response as JSON; a streamed answer assembled into one value.")
+
+
+class SpanPage(BaseModel):
+    data: list[SpanSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+@router.get("", response_model=SpanPage, summary="List spans, newest first")
+async def list_spans(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+    upstream: str | None = None,
+    model: str | None = None,
+    status: Literal["ok", "error", "blocked", "cancelled"] | None = None,
+    project: str | None = None,
+    since: Annotated[datetime | None, Query(description="Inclusive lower bound on started_at (ISO 8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Exclusive upper bound on started_at (ISO 8601).")] = None,
+) -> dict[str, Any]:
+    filters = span_store.SpanFilter(
+        upstream=upstream, model=model, status=status, project=project, since=since, until=until
+    )
+    try:
+        rows, next_cursor = await span_store.list_spans(pool_of(request), filters, limit, cursor)
+    except span_store.BadCursor as exc:
+        raise Problem(400, "Invalid cursor", str(exc)) from None
+    return {"data": rows, "next_cursor": next_cursor}
+
+
+@router.get("/{span_id}", response_model=SpanDetail, summary="One span with its request and response")
+async def get_span(request: Request, span_id: str) -> dict[str, Any]:
+    row = await span_store.get_span(pool_of(request), span_id)
+    if row is None:
+        raise Problem(404, "Span not found", f"no span with id {span_id!r}")
+    return row

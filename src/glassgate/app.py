@@ -1,0 +1,135 @@
+"""`create_app(settings)`: the whole request pipeline, visible in one place.
+
+    /healthz, /readyz        answered here, never touching the database
+    /api/...                 management REST API (FastAPI), admin token required
+    /{upstream}/{rest}       data plane: Forwarder → upstream, exchange → SpanWriter → PostgreSQL
+
+Daemons started by the lifespan: the database pool, the span writer, the upstream clients.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from glassgate.admin_token import resolve_admin_token
+from glassgate.api.app import create_api
+from glassgate.config import RESERVED_SEGMENTS, Settings
+from glassgate.proxy.forward import Forwarder
+from glassgate.proxy.routes import PathRejected, split_route
+from glassgate.proxy.upstream import UpstreamPool
+from glassgate.storage import db
+from glassgate.storage.keys import CachedKeyVerifier
+from glassgate.storage.spans import insert_spans
+from glassgate.tracing.span import Span
+from glassgate.tracing.writer import SpanWriter
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class Glassgate:
+    """The ASGI application. Build it with `create_app`."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.database_url is None:
+            raise ValueError("create_app needs settings.database_url (the CLI starts the embedded database)")
+        self.settings = settings
+        self.database_url = settings.database_url
+        admin_token, _ = resolve_admin_token(settings)
+        self.api = create_api(admin_token)
+        self.upstreams = UpstreamPool(settings.upstreams, settings.proxy)
+        self.keys = CachedKeyVerifier()
+        self.writer = SpanWriter(self._insert, settings.tracing)
+        self.forwarder = Forwarder(self.upstreams, self.writer, self.keys, settings.proxy, settings.tracing)
+        self.ready = False
+
+    async def _insert(self, spans: list[Span]) -> None:
+        await insert_spans(self.api.state.pool, spans)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        try:
+            route = split_route(raw_path)
+        except PathRejected as exc:
+            await _plain_json(send, 400, {"error": {"message": str(exc), "type": "invalid_request", "code": "bad_path"}})
+            return
+        if route is None:
+            await _plain_json(send, 200, {"service": "glassgate", "api": "/api/v1", "docs": "/api/docs"})
+        elif route.upstream == "healthz":
+            await _plain_json(send, 200, {"status": "ok"})
+        elif route.upstream == "readyz":
+            status = 200 if self.ready else 503
+            await _plain_json(send, status, {"status": "ready" if self.ready else "starting"})
+        elif route.upstream in RESERVED_SEGMENTS:
+            await self.api(scope, receive, send)
+        else:
+            await self.forwarder.handle(scope, receive, send, route)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # reported to the server, which exits non-zero
+                    log.error("startup failed: %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        pool = await db.create_pool(self.database_url)
+        self.api.state.pool = pool
+        self.keys.connect(pool)
+        await self.upstreams.open()
+        self.writer.start()
+        self.ready = True
+
+    async def shutdown(self) -> None:
+        self.ready = False
+        await self.writer.stop()
+        await self.upstreams.close()
+        pool = getattr(self.api.state, "pool", None)
+        if pool is not None:
+            await pool.close()
+        counters = self.writer.counters
+        log.info(
+            "span writer: %d queued, %d written, %d dropped, %d capture failures",
+            counters.queued,
+            counters.written,
+            counters.dropped,
+            counters.capture_failed,
+        )
+
+
+def create_app(settings: Settings) -> Glassgate:
+    """Build the application; nothing connects until the server's lifespan starts it."""
+    return Glassgate(settings)
+
+
+async def _plain_json(send: Send, status: int, payload: object) -> None:
+    body = orjson.dumps(payload)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,1 @@
+"""The `glassgate` command line: serve, db, keys."""

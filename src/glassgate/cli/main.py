@@ -1,0 +1,126 @@
+"""Entry point: `glassgate serve | db migrate | keys create`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+
+from glassgate.admin_token import resolve_admin_token, token_file
+from glassgate.cli.database import prepare_database
+from glassgate.config import Settings, load_settings
+from glassgate.errors import GlassgateError
+from glassgate.storage import db, keys
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Glassgate: a transparent LLM proxy with tracing.")
+db_app = typer.Typer(no_args_is_help=True, help="Database tasks.")
+keys_app = typer.Typer(no_args_is_help=True, help="Glassgate keys for clients of proxy-held upstreams.")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config file (default: $GLASSGATE_CONFIG or ./glassgate.yaml).")
+]
+
+
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except GlassgateError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _prepared(settings: Settings, *, migrate: bool = True) -> Settings:
+    try:
+        return prepare_database(settings, migrate=migrate)
+    except GlassgateError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(3) from None
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 4000).")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Start the proxy, the API and the trace writer."""
+    import uvicorn
+
+    from glassgate.app import create_app
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _prepared(_settings(config, host=host, port=port))
+    token, generated = resolve_admin_token(settings)
+    if generated:
+        err.print(f"Admin token (also in {token_file(settings)}): [bold]{token}[/bold]", highlight=False)
+    names = ", ".join(f"/{name} → {up.url}" for name, up in settings.upstreams.items())
+    err.print(f"Glassgate on http://{settings.host}:{settings.port}  upstreams: {names}", highlight=False)
+    logging.getLogger("uvicorn.error").addFilter(_drop_client_aborts)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,  # every call is traced; an access log would only duplicate it
+        server_header=False,  # the upstream's own Server and Date headers are relayed
+        date_header=False,
+        proxy_headers=False,  # client addresses are not used; skip the per-request rewrite
+        timeout_graceful_shutdown=30,
+    )
+
+
+def _drop_client_aborts(record: logging.LogRecord) -> bool:
+    """A relayed upstream reset is reported by the proxy itself; the server's traceback is noise."""
+    from glassgate.proxy.forward import ClientAbort
+
+    return not (record.exc_info and isinstance(record.exc_info[1], ClientAbort))
+
+
+@db_app.command("migrate")
+def db_migrate(config: ConfigOption = None) -> None:
+    """Create or upgrade the schema to the newest revision."""
+    settings = _prepared(_settings(config))
+    assert settings.database_url is not None
+    err.print(f"database at {db.redact_url(settings.database_url)} is up to date", highlight=False)
+
+
+@keys_app.command("create")
+def keys_create(
+    project: Annotated[str, typer.Option(help="Project the key belongs to (created if new).")],
+    config: ConfigOption = None,
+    json: Annotated[bool, typer.Option("--json", help="Print {\"key\": ...} as JSON.")] = False,
+) -> None:
+    """Issue a Glassgate key. It is shown once; only its hash is stored."""
+    settings = _prepared(_settings(config))
+
+    async def issue() -> keys.IssuedKey:
+        assert settings.database_url is not None
+        pool = await db.create_pool(settings.database_url)
+        try:
+            return await keys.create_key(pool, project)
+        finally:
+            await pool.close()
+
+    issued = asyncio.run(issue())
+    if json:
+        sys.stdout.write(orjson.dumps({"key": issued.key, "key_id": issued.key_id, "project": project}).decode() + "\n")
+    else:
+        err.print(f"key {issued.key_id} for project {project!r} (shown once, store it now):", highlight=False)
+        sys.stdout.write(issued.key + "\n")
+
+
+def main() -> None:
+    app()

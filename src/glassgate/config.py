@@ -1,0 +1,226 @@
+"""Glassgate's settings: one frozen, typed object built from YAML, `${ENV}` and `GLASSGATE_*`.
+
+Precedence, highest first: `GLASSGATE_*` environment variables (nested fields joined with
+`__`, e.g. `GLASSGATE_UPSTREAMS__AZURE__URL`), then the YAML file, then the defaults below.
+This module is the only reader of the environment; everything else receives `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from yarl import URL
+
+from glassgate.errors import ConfigError
+
+Vendor = Literal["openai", "azure", "anthropic"]
+
+DEFAULT_VENDOR_URLS: dict[str, str] = {
+    "openai": "https://api.openai.com",
+    "anthropic": "https://api.anthropic.com",
+}
+
+# First path segments that belong to Glassgate itself and can never name an upstream.
+RESERVED_SEGMENTS = frozenset({"api", "v1", "ui", "healthz", "readyz", "metrics", "assets", "favicon.ico"})
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PassthroughAuth(_Frozen):
+    """The client's own vendor key goes to the vendor unchanged (the default)."""
+
+    type: Literal["passthrough"] = "passthrough"
+
+
+class StaticKeyAuth(_Frozen):
+    """Glassgate holds one vendor key; clients authenticate with Glassgate keys."""
+
+    type: Literal["static"] = "static"
+    key: SecretStr = Field(description="The vendor API key Glassgate sends upstream.")
+
+
+class AzureServicePrincipalAuth(_Frozen):
+    """An Entra ID service principal; Glassgate fetches, caches and refreshes its token."""
+
+    type: Literal["azure_service_principal"] = "azure_service_principal"
+    tenant_id: str
+    client_id: str
+    client_secret: SecretStr
+    authority_host: str = Field(
+        default="https://login.microsoftonline.com",
+        description="Entra authority; sovereign clouds and tests set their own.",
+    )
+    scope: str = "https://cognitiveservices.azure.com/.default"
+
+
+UpstreamAuth = Annotated[
+    PassthroughAuth | StaticKeyAuth | AzureServicePrincipalAuth, Field(discriminator="type")
+]
+
+
+class UpstreamConfig(_Frozen):
+    """One named upstream: requests to `/{name}/...` go to `url` + the rest of the path."""
+
+    vendor: Vendor
+    url: str = Field(default="", description="Base URL; defaults to the vendor's public API.")
+    auth: UpstreamAuth = Field(default_factory=PassthroughAuth)
+
+    @model_validator(mode="after")
+    def _default_and_check_url(self) -> UpstreamConfig:
+        url = self.url or DEFAULT_VENDOR_URLS.get(self.vendor, "")
+        if not url:
+            raise ValueError(f"url is required for vendor {self.vendor!r}")
+        parsed = URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError(f"url must be an absolute http(s) URL, got {url!r}")
+        if parsed.user or parsed.password or parsed.query_string or parsed.fragment:
+            raise ValueError("url must not carry credentials, a query or a fragment")
+        object.__setattr__(self, "url", url.rstrip("/"))
+        return self
+
+
+class ProxySettings(_Frozen):
+    """Data-plane limits and timeouts."""
+
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0, description="Larger request bodies get 413.")
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    read_timeout_s: float = Field(default=600.0, gt=0, description="Longest silence between upstream chunks.")
+    drain_timeout_s: float = Field(
+        default=30.0, ge=0, description="After a client disconnects, keep reading the upstream this long for usage."
+    )
+    max_connections_per_upstream: int = Field(default=512, gt=0)
+
+
+class TracingSettings(_Frozen):
+    """The capture queue and the batch writer."""
+
+    queue_size: int = Field(default=10_000, gt=0, description="Calls waiting to be written; beyond it, dropped and counted.")
+    batch_size: int = Field(default=500, gt=0)
+    flush_interval_ms: int = Field(default=50, gt=0)
+    capture_max_bytes: int = Field(
+        default=4 * 1024 * 1024, gt=0, description="Bodies larger than this are stored truncated."
+    )
+
+
+class Settings(BaseSettings):
+    """Everything Glassgate is configured with. Built once by the CLI; frozen afterwards."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", env_prefix="GLASSGATE_", env_nested_delimiter="__"
+    )
+
+    data_dir: Path = Field(default=Path(".glassgate"), description="Embedded database, admin token, local state.")
+    database_url: str | None = Field(default=None, description="Absent: embedded PostgreSQL under data_dir.")
+    admin_token: SecretStr | None = Field(default=None, description="Bearer token for /api; generated if absent.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=4000, ge=0, le=65535)
+    upstreams: dict[str, UpstreamConfig] = Field(default_factory=dict)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
+
+    @field_validator("upstreams")
+    @classmethod
+    def _upstream_names(cls, value: dict[str, UpstreamConfig]) -> dict[str, UpstreamConfig]:
+        for name in value:
+            if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", name):
+                raise ValueError(f"upstream name {name!r} must be lower-case letters, digits, '-' or '_'")
+            if name in RESERVED_SEGMENTS:
+                raise ValueError(f"upstream name {name!r} is reserved ({', '.join(sorted(RESERVED_SEGMENTS))})")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("database_url must start with postgresql://")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file (passed as init kwargs), so operators can override one field.
+        return (env_settings, init_settings)
+
+
+def default_upstreams() -> dict[str, Any]:
+    """The public vendors under their own names, used when the config names no upstream."""
+    return {"openai": {"vendor": "openai"}, "anthropic": {"vendor": "anthropic"}}
+
+
+def interpolate_env(value: Any, environ: Mapping[str, str]) -> Any:
+    """Replace `${NAME}` and `${NAME:-default}` in every string of a parsed YAML tree."""
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in environ:
+                return environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"config refers to ${{{name}}}, which is not set in the environment")
+
+        return _ENV_REFERENCE.sub(substitute, value)
+    if isinstance(value, list):
+        return [interpolate_env(item, environ) for item in value]
+    if isinstance(value, dict):
+        return {key: interpolate_env(item, environ) for key, item in value.items()}
+    return value
+
+
+def read_config_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Parse the YAML file and interpolate `${ENV}` references."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must be a mapping at the top level")
+    result: dict[str, Any] = interpolate_env(raw, environ)
+    return result
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per problem, each starting with the dotted field path."""
+    lines = []
+    for problem in error.errors():
+        location = ".".join(str(part) for part in problem["loc"] if part not in ("function-after",))
+        lines.append(f"{location or '(top level)'}: {problem['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
+    """Build `Settings` from a YAML file (or `GLASSGATE_CONFIG`, or ./glassgate.yaml), env and overrides."""
+    if config_path is None and os.environ.get("GLASSGATE_CONFIG"):
+        config_path = Path(os.environ["GLASSGATE_CONFIG"])
+    if config_path is None and Path("glassgate.yaml").is_file():
+        config_path = Path("glassgate.yaml")
+    values = read_config_file(config_path, os.environ) if config_path is not None else {}
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    has_env_upstreams = any(key.startswith("GLASSGATE_UPSTREAMS") for key in os.environ)
+    if "upstreams" not in values and not has_env_upstreams:
+        values["upstreams"] = default_upstreams()
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None

@@ -1,0 +1,281 @@
+"""The one relay loop: read the request, forward it, stream the answer back chunk by chunk.
+
+Per request it does only what cannot wait: route, authenticate, send, relay. It appends
+what it sees to an `Exchange` and hands that to a sink; parsing happens off the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Protocol
+
+import aiohttp
+import orjson
+
+from glassgate.config import ProxySettings, TracingSettings
+from glassgate.errors import UpstreamError
+from glassgate.proxy.client_keys import KeyVerifier
+from glassgate.proxy.exchange import Exchange, Outcome
+from glassgate.proxy.headers import relayed_response_headers, split_request_headers
+from glassgate.proxy.routes import PathRejected, Route
+from glassgate.proxy.upstream import Upstream, UpstreamPool
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+_STREAM_HEADERS = [(b"x-accel-buffering", b"no")]
+
+
+class ExchangeSink(Protocol):
+    def submit(self, exchange: Exchange) -> None:
+        """Take a finished exchange without blocking (the tracing queue)."""
+        ...
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class Forwarder:
+    """Forwards data-plane requests to the configured upstreams."""
+
+    def __init__(
+        self,
+        pool: UpstreamPool,
+        sink: ExchangeSink,
+        keys: KeyVerifier,
+        proxy: ProxySettings,
+        tracing: TracingSettings,
+    ) -> None:
+        self._pool = pool
+        self._sink = sink
+        self._keys = keys
+        self._max_body = proxy.max_body_bytes
+        self._drain_timeout = proxy.drain_timeout_s
+        self._capture_max = tracing.capture_max_bytes
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
+        upstream = self._pool.get(route.upstream)
+        if upstream is None:
+            known = ", ".join(self._pool.names()) or "none"
+            message = f"unknown upstream {route.upstream!r}; configured upstreams: {known}"
+            await _send_json(send, 404, {"error": {"message": message, "type": "not_found", "code": "unknown_upstream"}})
+            return
+        exchange = Exchange(
+            span_id=os.urandom(8).hex(),
+            upstream=upstream.name,
+            vendor=upstream.vendor,
+            method=scope["method"],
+            path=route.rest.decode("latin-1"),
+            query=scope["query_string"].decode("latin-1"),
+            started_at=time.time(),
+        )
+        t0 = time.perf_counter()
+        try:
+            await self._forward(scope, receive, send, route, upstream, exchange, t0)
+        finally:
+            if exchange.ended_at is None:
+                exchange.ended_at = time.perf_counter() - t0
+            self._sink.submit(exchange)
+
+    async def _forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: Route,
+        upstream: Upstream,
+        exchange: Exchange,
+        t0: float,
+    ) -> None:
+        span_header = (b"x-glassgate-span-id", exchange.span_id.encode())
+        headers, exchange.context_headers, client_key = split_request_headers(
+            scope["headers"], strip_client_keys=upstream.holds_credential
+        )
+        try:
+            exchange.request_body = await _read_body(scope, receive, self._max_body)
+        except BodyTooLarge:
+            message = f"request body exceeds the proxy limit of {self._max_body} bytes"
+            await self._refuse(send, upstream, exchange, 413, message, "request_too_large", span_header)
+            return
+        if upstream.holds_credential:
+            identity = await self._keys.verify(client_key) if client_key else None
+            if identity is None:
+                message = (
+                    "missing Glassgate key" if not client_key else "invalid or revoked Glassgate key"
+                ) + f" for upstream {upstream.name!r}; create one with `glassgate keys create --project NAME`"
+                await self._refuse(send, upstream, exchange, 401, message, "invalid_api_key", span_header)
+                return
+            exchange.project, exchange.key_id = identity.project, identity.key_id
+        try:
+            if upstream.credential is not None:
+                headers.extend(await upstream.credential.headers())
+            url = upstream.url_for(route.rest, scope["query_string"])
+        except (UpstreamError, UnicodeEncodeError, PathRejected) as exc:
+            await self._refuse(send, upstream, exchange, 502, str(exc), "upstream_auth_failed", span_header)
+            return
+        assert upstream.session is not None, "UpstreamPool.open() was not called"
+        try:
+            response = await upstream.session.request(
+                exchange.method, url, headers=headers, data=exchange.request_body or None, allow_redirects=False
+            )
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            status, code = (504, "upstream_timeout") if isinstance(exc, asyncio.TimeoutError) else (502, "upstream_unreachable")
+            message = f"upstream {upstream.name!r} could not be reached: {_describe(exc)}"
+            exchange.outcome, exchange.error_type = Outcome.UPSTREAM_FAILED, code
+            await self._refuse(send, upstream, exchange, status, message, code, span_header)
+            return
+        async with response:
+            await self._relay(response, send, receive, exchange, t0, span_header)
+
+    async def _relay(
+        self,
+        response: aiohttp.ClientResponse,
+        send: Send,
+        receive: Receive,
+        exchange: Exchange,
+        t0: float,
+        span_header: tuple[bytes, bytes],
+    ) -> None:
+        exchange.headers_at = time.perf_counter() - t0
+        exchange.status = response.status
+        exchange.response_headers = {
+            key.lower(): value for key, value in response.headers.items() if key.lower() in _RECORDED_RESPONSE_HEADERS
+        }
+        out_headers = relayed_response_headers(response.raw_headers)
+        out_headers.append(span_header)
+        out_headers.extend(_STREAM_HEADERS)
+        await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
+        # The body was read in full, so the next receive() resolves only on disconnect.
+        disconnect = asyncio.ensure_future(receive())
+        try:
+            async for chunk in response.content.iter_any():
+                self._capture(exchange, chunk, t0)
+                if disconnect.done():
+                    exchange.outcome = Outcome.CLIENT_DISCONNECTED
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
+                # Keep reading for a while so the usage at the end of the stream is recorded.
+                await asyncio.wait_for(self._drain(response, exchange, t0), self._drain_timeout)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            exchange.ended_at = time.perf_counter() - t0
+            if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
+                exchange.error = "client disconnected; upstream not read to the end"
+                return
+            exchange.outcome = Outcome.UPSTREAM_FAILED
+            exchange.error = f"upstream stream broke: {_describe(exc)}"
+            exchange.error_type = "upstream_timeout" if isinstance(exc, asyncio.TimeoutError) else "upstream_reset"
+            log.warning("%s %s: %s", exchange.upstream, exchange.path, exchange.error)
+            # Abort the client's connection too, so it sees a broken stream, not a clean end.
+            raise ClientAbort(exchange.error) from None
+        finally:
+            disconnect.cancel()
+        exchange.ended_at = time.perf_counter() - t0
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _capture(self, exchange: Exchange, chunk: bytes, t0: float) -> None:
+        if exchange.captured_bytes + len(chunk) <= self._capture_max:
+            exchange.chunks.append(chunk)
+            exchange.chunk_times.append(time.perf_counter() - t0)
+            exchange.captured_bytes += len(chunk)
+        else:
+            exchange.truncated = True
+
+    async def _drain(self, response: aiohttp.ClientResponse, exchange: Exchange, t0: float) -> None:
+        async for chunk in response.content.iter_any():
+            self._capture(exchange, chunk, t0)
+
+    async def _refuse(
+        self,
+        send: Send,
+        upstream: Upstream,
+        exchange: Exchange,
+        status: int,
+        message: str,
+        code: str,
+        span_header: tuple[bytes, bytes],
+    ) -> None:
+        """Answer in the vendor's own error shape and record the refusal on the span."""
+        body, content_type = upstream.adapter.error_body(status, message, code)
+        exchange.status = status
+        exchange.error = message
+        exchange.error_type = exchange.error_type or code
+        exchange.chunks.append(body)
+        exchange.chunk_times.append(0.0)
+        exchange.response_headers = {"content-type": content_type.decode()}
+        headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-should-retry", b"false" if status < 500 else b"true"),
+            span_header,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class ClientAbort(Exception):
+    """Raised after a broken upstream stream so the server drops the client connection."""
+
+
+_RECORDED_RESPONSE_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-encoding",
+        "x-request-id",
+        "openai-processing-ms",
+        "openai-version",
+        "apim-request-id",
+        "x-ms-region",
+        "retry-after",
+        "retry-after-ms",
+        "x-ratelimit-remaining-requests",
+        "x-ratelimit-remaining-tokens",
+        "request-id",
+    }
+)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    text = str(exc) or type(exc).__name__
+    return text[:300]
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise BodyTooLarge
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        piece = message.get("body", b"")
+        size += len(piece)
+        if size > limit:
+            raise BodyTooLarge
+        parts.append(piece)
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts) if len(parts) != 1 else parts[0]
+
+
+async def _send_json(send: Send, status: int, payload: object) -> None:
+    body = orjson.dumps(payload)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,1 @@
+"""PostgreSQL: schema, migrations, and the queries behind the writer and the API."""

@@ -1,0 +1,95 @@
+"""Where the database is: an embedded PostgreSQL under `data_dir`, or `database_url`.
+
+Also runs the Alembic migrations, and turns driver errors into `DatabaseError` with a
+message an operator can act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from pathlib import Path
+
+import asyncpg
+from alembic import command
+from alembic.config import Config as AlembicConfig
+
+from glassgate.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL under `data_dir/postgres`; return its URL."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
+        warnings.simplefilter("ignore")
+        import pgserver  # imported here: it is heavy, and only the embedded mode needs it
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl call at INFO
+
+    pgdata = (data_dir / "postgres").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(pgdata)
+    except Exception as exc:  # pgserver raises bare exceptions from initdb/pg_ctl
+        log_file = pgdata / "log"
+        raise DatabaseError(
+            f"the embedded PostgreSQL under {pgdata} failed to start ({exc}); see {log_file}"
+        ) from exc
+    url: str = server.get_uri()
+    return url
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """The same database, addressed through SQLAlchemy's asyncpg dialect."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+asyncpg://" + database_url[len(prefix) :]
+    return database_url
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """asyncpg wants `postgresql://`; SQLAlchemy-style URLs are accepted too."""
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def migrate(database_url: str) -> None:
+    """Bring the schema to the newest revision (idempotent; safe from many replicas)."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
+    try:
+        command.upgrade(config, "head")
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseError(f"cannot migrate the database at {redact_url(database_url)}: {exc}") from exc
+
+
+async def check_connection(database_url: str, timeout_s: float = 10.0) -> None:
+    """Fail fast, with a clear message, when the database cannot be reached at start."""
+    try:
+        connection = await asyncpg.connect(asyncpg_dsn(database_url), timeout=timeout_s)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+        raise DatabaseError(
+            f"cannot connect to the database at {redact_url(database_url)}: {exc or type(exc).__name__}"
+        ) from exc
+    await connection.close()
+
+
+async def create_pool(database_url: str) -> asyncpg.Pool:
+    """A small pool: the writer and the API share it; the proxy never touches it."""
+    return await asyncpg.create_pool(
+        asyncpg_dsn(database_url), min_size=1, max_size=8, command_timeout=30, timeout=10
+    )
+
+
+def redact_url(database_url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    from yarl import URL
+
+    try:
+        url = URL(database_url)
+    except ValueError:
+        return "<unparseable database_url>"
+    return str(url.with_password("***")) if url.password else str(url)

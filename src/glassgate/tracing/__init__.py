@@ -1,0 +1,1 @@
+"""From exchanges to stored spans: capture (parse a copy), queue, batch writer."""

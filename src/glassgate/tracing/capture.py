@@ -1,0 +1,136 @@
+"""Turn an `Exchange` (bytes as relayed) into a `Span` (what the call meant). Off the hot path.
+
+Never raises on what a client or vendor sent: malformed bodies are recorded as text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+from glassgate.proxy.exchange import Exchange, Outcome
+from glassgate.proxy.vendors import CallSummary, WireCall, get_adapter
+from glassgate.tracing.span import Span, SpanStatus
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
+_METADATA_PREFIX = "x-glassgate-metadata-"
+
+
+def decode_body(chunks: list[bytes], encoding: str | None) -> tuple[list[bytes], str | None]:
+    """Undo gzip/deflate for the copy we parse; report an encoding we cannot undo."""
+    if not encoding or encoding == "identity":
+        return chunks, None
+    if encoding in ("gzip", "deflate", "x-gzip"):
+        decoder = zlib.decompressobj(wbits=47)  # 47: accept gzip and zlib headers
+        try:
+            out = [decoder.decompress(chunk) for chunk in chunks]
+            return [piece for piece in out if piece], None
+        except zlib.error:
+            return chunks, f"{encoding} (corrupt)"
+    return chunks, encoding
+
+
+def status_of(exchange: Exchange, summary: CallSummary) -> SpanStatus:
+    if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
+        return "cancelled"
+    if exchange.outcome is Outcome.UPSTREAM_FAILED or exchange.status >= 400 or summary.error:
+        return "error"
+    return "ok"
+
+
+def trace_ids(exchange: Exchange) -> tuple[str, str | None]:
+    """(trace id, parent span id): the client's W3C trace if it sent one, else a new trace."""
+    match = _TRACEPARENT.match(exchange.context_headers.get("traceparent", ""))
+    if match and match.group(1) != "0" * 32:
+        return match.group(1), match.group(2)
+    return os.urandom(16).hex(), None
+
+
+def _body_value(raw: bytes, parsed: Any, limit_note: bool) -> Any:
+    if parsed is not None:
+        return parsed
+    if not raw:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    return text + "\n[truncated]" if limit_note else text
+
+
+def build_span(exchange: Exchange) -> Span:
+    """Summarise the call with its vendor's adapter and assemble the stored record."""
+    adapter = get_adapter(exchange.vendor)
+    chunks, undecoded = decode_body(exchange.chunks, exchange.response_headers.get("content-encoding"))
+    call = WireCall(
+        method=exchange.method,
+        path=exchange.path,
+        query=exchange.query,
+        request_body=exchange.request_body,
+        status=exchange.status,
+        content_type=exchange.response_headers.get("content-type", ""),
+        chunks=chunks if undecoded is None else [],
+    )
+    summary = adapter.summarize(call)
+    context = exchange.context_headers
+    trace_id, parent = trace_ids(exchange)
+    ttft_ms = None
+    if summary.first_content_chunk is not None and summary.first_content_chunk < len(exchange.chunk_times):
+        ttft_ms = exchange.chunk_times[summary.first_content_chunk] * 1000.0
+    attributes: dict[str, Any] = {"http.method": exchange.method, "http.path": exchange.path}
+    if exchange.query:
+        attributes["http.query"] = exchange.query
+    attributes.update(summary.attributes)
+    if summary.finish_reason:
+        attributes["finish_reason"] = summary.finish_reason
+    if summary.error_type:
+        attributes["error.type"] = summary.error_type
+    elif exchange.error_type:
+        attributes["error.type"] = exchange.error_type
+    if exchange.headers_at is not None:
+        attributes["time_to_headers_ms"] = round(exchange.headers_at * 1000.0, 3)
+    if exchange.truncated:
+        attributes["response_truncated"] = True
+    if undecoded:
+        attributes["response_encoding_undecoded"] = undecoded
+    for name in ("user-agent", "x-stainless-retry-count"):
+        if name in context:
+            attributes[f"client.{name}"] = context[name]
+    for key, value in exchange.response_headers.items():
+        if key not in ("content-type", "content-encoding"):
+            attributes[f"response.{key}"] = value
+    metadata = {key[len(_METADATA_PREFIX) :]: value for key, value in context.items() if key.startswith(_METADATA_PREFIX)}
+    if metadata:
+        attributes["metadata"] = metadata
+    tags = tuple(tag.strip() for tag in context.get("x-glassgate-tags", "").split(",") if tag.strip())
+    response_raw = b"".join(chunks) if summary.response_json is None and undecoded is None else b""
+    return Span(
+        span_id=exchange.span_id,
+        trace_id=trace_id,
+        parent_span_id=parent,
+        project=exchange.project,
+        kind="llm",
+        status=status_of(exchange, summary),
+        started_at=datetime.fromtimestamp(exchange.started_at, UTC),
+        upstream=exchange.upstream,
+        vendor=exchange.vendor,
+        operation=summary.operation,
+        model=summary.model,
+        response_model=summary.response_model,
+        http_status=exchange.status or None,
+        streamed=summary.streamed,
+        input_tokens=summary.usage.input_tokens,
+        output_tokens=summary.usage.output_tokens,
+        cached_tokens=summary.usage.cached_tokens,
+        reasoning_tokens=summary.usage.reasoning_tokens,
+        latency_ms=round((exchange.ended_at or 0.0) * 1000.0, 3),
+        ttft_ms=round(ttft_ms, 3) if ttft_ms is not None else None,
+        session_id=context.get("x-glassgate-session-id"),
+        user_id=context.get("x-glassgate-user-id"),
+        tags=tags,
+        key_id=exchange.key_id,
+        error=exchange.error or summary.error,
+        request_body=_body_value(exchange.request_body, summary.request_json, False),
+        response_body=_body_value(response_raw, summary.response_json, exchange.truncated),
+        attributes=attributes,
+    )

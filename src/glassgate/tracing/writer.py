@@ -1,0 +1,135 @@
+"""A bounded queue of finished exchanges and the task that writes them to PostgreSQL in batches.
+
+`submit` never blocks and never raises: when the queue is full (by count or by bytes) the
+exchange is dropped and counted, so a slow or absent database can never grow memory without
+bound or slow a client down. While the database is down the writer keeps its batch and
+retries with backoff; on shutdown it drains what is queued within a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from glassgate.config import TracingSettings
+from glassgate.proxy.exchange import Exchange
+from glassgate.tracing.capture import build_span
+from glassgate.tracing.span import Span
+
+log = logging.getLogger(__name__)
+
+SpanInserter = Callable[[Sequence[Span]], Awaitable[None]]
+_MAX_BACKOFF_S = 5.0
+
+
+@dataclass
+class WriterCounters:
+    queued: int = 0
+    written: int = 0
+    dropped: int = 0
+    capture_failed: int = 0
+    write_failures: int = 0
+
+
+class SpanWriter:
+    """Lifecycle: `start()`, `submit()` from the proxy, `stop()` drains and flushes."""
+
+    def __init__(self, insert: SpanInserter, settings: TracingSettings, max_queued_bytes: int = 256 * 1024 * 1024):
+        self._insert = insert
+        self._batch_size = settings.batch_size
+        self._interval = settings.flush_interval_ms / 1000.0
+        self._max_items = settings.queue_size
+        self._max_bytes = max_queued_bytes
+        self._queue: deque[Exchange] = deque()
+        self._queued_bytes = 0
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._last_drop_log = 0.0
+        self.counters = WriterCounters()
+
+    @property
+    def depth(self) -> int:
+        return len(self._queue)
+
+    def submit(self, exchange: Exchange) -> None:
+        size = exchange.captured_bytes + len(exchange.request_body)
+        if len(self._queue) >= self._max_items or self._queued_bytes + size > self._max_bytes:
+            self.counters.dropped += 1
+            now = time.monotonic()
+            if now - self._last_drop_log > 10:
+                self._last_drop_log = now
+                log.warning("trace queue full (%d calls): dropped %d so far", len(self._queue), self.counters.dropped)
+            return
+        self._queue.append(exchange)
+        self._queued_bytes += size
+        self.counters.queued += 1
+        if len(self._queue) >= self._batch_size:
+            self._wakeup.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="glassgate-span-writer")
+
+    async def stop(self, timeout_s: float = 15.0) -> None:
+        """Flush everything queued (within `timeout_s`), then end the task."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+        except asyncio.TimeoutError:
+            log.error("span writer did not drain in %.0fs; %d calls not written", timeout_s, len(self._queue))
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        batch: list[Span] = []
+        while True:
+            if not batch:
+                if not self._queue:
+                    if self._stopping:
+                        return
+                    try:
+                        await asyncio.wait_for(self._wakeup.wait(), self._interval)
+                    except asyncio.TimeoutError:
+                        pass
+                    self._wakeup.clear()
+                    continue
+                batch = self._take_batch()
+                if not batch:
+                    continue
+            try:
+                await self._insert(batch)
+            except Exception as exc:  # asyncpg and OSError variants: the database is unavailable
+                self.counters.write_failures += 1
+                log.warning("writing %d spans failed (%s); retrying in %.1fs", len(batch), _brief(exc), backoff)
+                if self._stopping and self.counters.write_failures > 3:
+                    log.error("giving up on %d spans at shutdown: database unavailable", len(batch) + len(self._queue))
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+                continue
+            self.counters.written += len(batch)
+            batch = []
+            backoff = 0.1
+
+    def _take_batch(self) -> list[Span]:
+        batch: list[Span] = []
+        while self._queue and len(batch) < self._batch_size:
+            exchange = self._queue.popleft()
+            self._queued_bytes -= exchange.captured_bytes + len(exchange.request_body)
+            try:
+                batch.append(build_span(exchange))
+            except Exception:  # a parser bug must cost one span, never the writer
+                self.counters.capture_failed += 1
+                log.exception("could not build a span for %s %s", exchange.upstream, exchange.path)
+        return batch
+
+
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]

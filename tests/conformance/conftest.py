@@ -1,0 +1,91 @@
+"""One Glassgate process for the conformance suite, in front of fake vendors.
+
+Upstreams:
+    openai       passthrough to the fake OpenAI
+    azure        passthrough to the fake Azure OpenAI
+    openai-held  Glassgate holds a static vendor key; clients send Glassgate keys
+    azure-sp     Glassgate holds an Entra service principal (fake Entra over HTTPS)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.fakes.vendor_server import FakeEntra, FakeVendor, ServerThread
+from tests.harness import ADMIN_TOKEN, GlassgateProcess, create_database, start_glassgate
+
+HELD_UPSTREAM_KEY = "sk-upstream-held-by-glassgate"
+CLIENT_VENDOR_KEY = "sk-client-own-key"
+
+
+@dataclass
+class Stack:
+    glassgate: GlassgateProcess
+    vendor: FakeVendor
+    entra: FakeEntra
+    glassgate_key: str
+    config_path: Path
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_database: str) -> Iterator[Stack]:
+    vendor = FakeVendor()
+    vendor_server = ServerThread(vendor.app()).start()
+    authority = trustme.CA()
+    cert = authority.issue_cert("127.0.0.1", "localhost")
+    ssl_context = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
+    cert.configure_cert(ssl_context)
+    entra = FakeEntra()
+    entra_server = ServerThread(entra.app(), ssl_context).start()
+    entra.base = entra_server.url
+    workdir = tmp_path_factory.mktemp("glassgate")
+    ca_path = workdir / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_path))
+    database_url = create_database(postgres_url, "conformance", template=template_database)
+    config = {
+        "data_dir": str(workdir / "data"),
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        "proxy": {"max_body_bytes": 1024 * 1024, "drain_timeout_s": 5},
+        "tracing": {"flush_interval_ms": 10},
+        "upstreams": {
+            "openai": {"vendor": "openai", "url": vendor_server.url},
+            "azure": {"vendor": "azure", "url": vendor_server.url},
+            "openai-held": {"vendor": "openai", "url": vendor_server.url, "auth": {"type": "static", "key": "${HELD_KEY}"}},
+            "azure-sp": {
+                "vendor": "azure",
+                "url": vendor_server.url,
+                "auth": {
+                    "type": "azure_service_principal",
+                    "tenant_id": "tenant-1",
+                    "client_id": "client-1",
+                    "client_secret": "${SP_SECRET}",
+                    "authority_host": entra_server.url,
+                },
+            },
+        },
+    }
+    env = {"HELD_KEY": HELD_UPSTREAM_KEY, "SP_SECRET": "sp-secret-value", "SSL_CERT_FILE": str(ca_path)}
+    glassgate = start_glassgate(config, workdir, env)
+    issued = subprocess.run(
+        [sys.executable, "-m", "glassgate", "keys", "create", "--project", "team-a", "--json", "--config", str(workdir / "glassgate.yaml")],
+        capture_output=True,
+        check=True,
+        env={**os.environ, **env},
+    )
+    key = json.loads(issued.stdout)["key"]
+    yield Stack(glassgate, vendor, entra, key, workdir / "glassgate.yaml")
+    # uvicorn drains, then re-raises SIGTERM so the exit status says how the process ended.
+    assert glassgate.stop() in (0, -15), glassgate.log()
+    assert "Traceback" not in glassgate.log(), glassgate.log()
+    vendor_server.stop()
+    entra_server.stop()

@@ -1,0 +1,119 @@
+"""Start the real pieces tests need: an embedded PostgreSQL, fake vendors, a Glassgate process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def create_database(admin_url: str, name: str, template: str | None = None) -> str:
+    """Create database `name` (optionally from a template) and return its URL."""
+    import asyncio
+
+    import asyncpg
+
+    async def create() -> None:
+        connection = await asyncpg.connect(admin_url)
+        try:
+            clause = f" TEMPLATE {template}" if template else ""
+            await connection.execute(f'CREATE DATABASE "{name}"{clause}')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return with_database(admin_url, name)
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server, another database (pgserver URLs look like postgresql://postgres:@/postgres?host=/dir)."""
+    head, _, query = url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@dataclass
+class GlassgateProcess:
+    """A `glassgate serve` subprocess and the ways tests talk to it."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def api(self, path: str, **params: Any) -> httpx.Response:
+        return httpx.get(f"{self.url}/api/v1{path}", params=params, headers={"authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+
+    def span(self, span_id: str, timeout_s: float = 10.0) -> dict[str, Any]:
+        """The stored span, waiting for the batch writer to flush it."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            response = self.api(f"/spans/{span_id}")
+            if response.status_code == 200:
+                result: dict[str, Any] = response.json()
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"span {span_id} not stored after {timeout_s}s: {response.status_code} {response.text}")
+            time.sleep(0.05)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_glassgate(config: dict[str, Any], workdir: Path, env: dict[str, str] | None = None) -> GlassgateProcess:
+    """Write the config, start `python -m glassgate serve`, wait until /readyz answers 200."""
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "glassgate.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    log_path = workdir / "glassgate.log"
+    process_env = {key: value for key, value in os.environ.items() if not key.startswith(("GLASSGATE_", "OPENAI_", "AZURE_"))}
+    process_env.update(env or {})
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "glassgate", "serve", "--config", str(config_path), "--port", str(port), "--log-level", "warning"],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=process_env,
+            cwd=workdir,
+        )
+    handle = GlassgateProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"glassgate exited with {process.returncode}:\n{handle.log()}")
+        try:
+            if httpx.get(f"{handle.url}/readyz", timeout=1).status_code == 200:
+                return handle
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    handle.stop()
+    raise RuntimeError(f"glassgate did not become ready:\n{handle.log()}")
