@@ -34,6 +34,7 @@ class Stack:
     entra: FakeEntra
     glassgate_key: str
     config_path: Path
+    vendor_host: str  # the Host header the fake vendor must see: its own address
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +84,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
         env={**os.environ, **env},
     )
     key = json.loads(issued.stdout)["key"]
-    yield Stack(glassgate, vendor, entra, key, workdir / "glassgate.yaml")
+    vendor_host = vendor_server.url.removeprefix("http://")
+    yield Stack(glassgate, vendor, entra, key, workdir / "glassgate.yaml", vendor_host)
     # uvicorn drains, then re-raises SIGTERM so the exit status says how the process ended.
     assert glassgate.stop() in (0, -15), glassgate.log()
     assert "Traceback" not in glassgate.log(), glassgate.log()

@@ -191,6 +191,7 @@ class ServerThread:
         self._loop.run_until_complete(self._start())
         self._started.set()
         self._loop.run_forever()
+        self._loop.close()
 
     async def _start(self) -> None:
         self._runner = web.AppRunner(self._app, access_log=None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -48,9 +50,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(422, "Invalid request", detail, errors=errors)
 
     async def on_database(_: Request, exc: Exception) -> JSONResponse:
-        return problem_response(503, "Database unavailable", str(exc), {"retry-after": "5"})
+        detail = str(exc) if isinstance(exc, DatabaseError) else f"the database did not answer ({type(exc).__name__})"
+        return problem_response(503, "Database unavailable", detail, {"retry-after": "5"})
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(DatabaseError, on_database)
+    for database_failure in (DatabaseError, OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+        app.add_exception_handler(database_failure, on_database)

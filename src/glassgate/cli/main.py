@@ -23,7 +23,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Database tasks.")
 keys_app = typer.Typer(no_args_is_help=True, help="Glassgate keys for clients of proxy-held upstreams.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for logs and tests
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (default: $GLASSGATE_CONFIG or ./glassgate.yaml).")

@@ -12,8 +12,6 @@ import warnings
 from pathlib import Path
 
 import asyncpg
-from alembic import command
-from alembic.config import Config as AlembicConfig
 
 from glassgate.errors import DatabaseError
 
@@ -57,6 +55,10 @@ def asyncpg_dsn(database_url: str) -> str:
 
 def migrate(database_url: str) -> None:
     """Bring the schema to the newest revision (idempotent; safe from many replicas)."""
+    # Imported here: Alembic and SQLAlchemy take a second to import, and only this needs them.
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
@@ -78,9 +80,13 @@ async def check_connection(database_url: str, timeout_s: float = 10.0) -> None:
 
 
 async def create_pool(database_url: str) -> asyncpg.Pool:
-    """A small pool: the writer and the API share it; the proxy never touches it."""
+    """A small pool: the writer and the API share it; the proxy never touches it.
+
+    min_size=0: connections open on demand, so an outage does not start a background
+    reconnect loop that logs a traceback every few seconds.
+    """
     return await asyncpg.create_pool(
-        asyncpg_dsn(database_url), min_size=1, max_size=8, command_timeout=30, timeout=10
+        asyncpg_dsn(database_url), min_size=0, max_size=8, command_timeout=30, timeout=10
     )
 
 

@@ -1,0 +1,195 @@
+"""The measurement phases, each run against one target (direct, nginx or Glassgate)."""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil  # type: ignore[import-untyped]  # no stubs in the project's lock
+import uvloop
+
+from bench.procs import Memory, Tree, cpu_delta, memory, sample_cpu, settle
+from bench.stack import Stack, Target
+from bench.streams import StreamStats, measure_gaps, measure_ttfb, summarize
+from bench.wrk import WrkResult, run_wrk, write_script
+
+
+@dataclass(frozen=True)
+class Plan:
+    warmup_s: float
+    latency_s: float
+    throughput_s: float
+    rss_requests: int
+    ttfb_streams: int
+    gap_streams: int
+    chunks: int
+    delay_ms: float
+    load_threads: int = 2
+    load_connections: int = 32
+
+
+def make_plan(*, quick: bool, duration_scale: float) -> Plan:
+    if quick:
+        base = Plan(
+            warmup_s=1,
+            latency_s=2,
+            throughput_s=3,
+            rss_requests=2_000,
+            ttfb_streams=30,
+            gap_streams=3,
+            chunks=10,
+            delay_ms=20,
+        )
+    else:
+        base = Plan(
+            warmup_s=3,
+            latency_s=10,
+            throughput_s=15,
+            rss_requests=20_000,
+            ttfb_streams=200,
+            gap_streams=20,
+            chunks=10,
+            delay_ms=20,
+        )
+    return Plan(
+        warmup_s=max(1.0, base.warmup_s * duration_scale),
+        latency_s=max(1.0, base.latency_s * duration_scale),
+        throughput_s=max(1.0, base.throughput_s * duration_scale),
+        rss_requests=base.rss_requests,
+        ttfb_streams=base.ttfb_streams,
+        gap_streams=base.gap_streams,
+        chunks=base.chunks,
+        delay_ms=base.delay_ms,
+    )
+
+
+@dataclass(frozen=True)
+class Throughput:
+    wrk: WrkResult
+    cpu_us_per_request: float
+    postgres_cpu_us_per_request: float
+    cores_used: float  # the tree's CPU seconds per second of load
+    foreign_cores: float  # CPU used on the host by processes outside the bench during the phase
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    name: str
+    latency: WrkResult
+    throughput: Throughput
+    streams: StreamStats
+    memory_after_load: Memory
+
+
+@dataclass(frozen=True)
+class MemoryPhase:
+    """A dedicated fixed-count phase: memory growth per request shows a leak."""
+
+    requests: int
+    before: Memory
+    after: Memory
+    cpu_us_per_request: float
+
+
+class Runner:
+    """Runs the phases; owns the wrk scripts and the host-wide CPU accounting."""
+
+    def __init__(self, stack: Stack, plan: Plan, workdir: Path) -> None:
+        self.stack = stack
+        self.plan = plan
+        self._script = write_script(workdir)
+        self._workdir = workdir
+
+    def measure(self, target: Target) -> TargetResult:
+        plan = self.plan
+        self._load(target, plan.warmup_s)  # fills connection pools and caches; not recorded
+        latency = run_wrk(target.url, self._script, threads=1, connections=1, duration_s=plan.latency_s)
+        throughput = self._throughput(target)
+        streams = self._streams(target)
+        return TargetResult(target.name, latency, throughput, streams, memory(target.tree))
+
+    def _load(self, target: Target, duration_s: float) -> WrkResult:
+        return run_wrk(
+            target.url,
+            self._script,
+            threads=self.plan.load_threads,
+            connections=self.plan.load_connections,
+            duration_s=duration_s,
+        )
+
+    def _throughput(self, target: Target) -> Throughput:
+        before = settle(target.tree)  # the previous phase's span writes must not be billed here
+        host_before = self._host_sample()
+        started = time.monotonic()
+        result = self._load(target, self.plan.throughput_s)
+        wall = time.monotonic() - started
+        host_after = self._host_sample()
+        # Work that trails the responses (batched span inserts) belongs to these requests too.
+        after = settle(target.tree)
+        used = cpu_delta(before, after)
+        requests = max(1, result.requests)
+        return Throughput(
+            wrk=result,
+            cpu_us_per_request=used.total_s / requests * 1e6,
+            postgres_cpu_us_per_request=used.postgres_s / requests * 1e6,
+            cores_used=used.total_s / result.duration_s if result.duration_s else 0.0,
+            foreign_cores=max(0.0, host_after.foreign_since(host_before)) / wall,
+        )
+
+    def _streams(self, target: Target) -> StreamStats:
+        plan = self.plan
+        ttfbs = uvloop.run(measure_ttfb("127.0.0.1", target.port, target.path, plan.ttfb_streams))
+        gaps = uvloop.run(
+            measure_gaps("127.0.0.1", target.port, target.path, plan.gap_streams, plan.chunks, plan.delay_ms)
+        )
+        return summarize(ttfbs, gaps, plan.delay_ms)
+
+    def memory_phase(self, target: Target, expected_rps: float) -> MemoryPhase:
+        """Exactly `rss_requests` requests (wrk stops each thread after its share)."""
+        threads = self.plan.load_threads
+        per_thread = math.ceil(self.plan.rss_requests / threads)
+        script = write_script(self._workdir, stop_after=per_thread)
+        before_memory = memory(target.tree)
+        before_cpu = settle(target.tree)
+        # wrk always sleeps for its full -d, so size it from the measured rate, with headroom.
+        duration = self.plan.rss_requests / max(expected_rps, 1.0) * 1.5 + 2
+        done = 0
+        while done < self.plan.rss_requests:
+            result = run_wrk(
+                target.url, script, threads=threads, connections=self.plan.load_connections, duration_s=duration
+            )
+            done += result.requests
+            if result.requests == 0:
+                raise RuntimeError(f"{target.name}: no request completed in the memory phase")
+        after_cpu = settle(target.tree)
+        used = cpu_delta(before_cpu, after_cpu)
+        return MemoryPhase(done, before_memory, memory(target.tree), used.total_s / done * 1e6)
+
+    def _host_sample(self) -> HostSample:
+        return HostSample.take([target.tree for target in self.stack.targets])
+
+
+@dataclass(frozen=True)
+class HostSample:
+    """Busy CPU of the whole host and of everything the bench runs (trees, wrk, itself)."""
+
+    busy_s: float
+    ours_s: float
+
+    @classmethod
+    def take(cls, trees: list[Tree]) -> HostSample:
+        times = psutil.cpu_times()
+        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
+        # guest time is already counted in user; do not count it twice.
+        busy -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk runs, once waited for
+        ours = own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
+        ours += sum(sample_cpu(tree).total() for tree in trees)
+        return cls(busy, ours)
+
+    def foreign_since(self, earlier: HostSample) -> float:
+        return (self.busy_s - earlier.busy_s) - (self.ours_s - earlier.ours_s)
