@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"missing {', '.join(missing)}: run bench/install-tools.sh (make bench does)\n")
         return 2
     plan = make_plan(quick=args.quick, duration_scale=args.duration_scale)
-    # A SIGTERM (CI cancelling the job) must unwind through the cleanup below like Ctrl-C does.
+    # Ctrl-C and SIGTERM (CI cancelling the job) must unwind through the cleanup below; SIGINT
+    # is re-armed because a shell starting the bench in the background leaves it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="gg-bench-"))
     children = Children()

@@ -59,7 +59,9 @@ class GlassgateProcess:
     log_path: Path
 
     def api(self, path: str, **params: Any) -> httpx.Response:
-        return httpx.get(f"{self.url}/api/v1{path}", params=params, headers={"authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+        return httpx.get(
+            f"{self.url}/api/v1{path}", params=params, headers={"authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10
+        )
 
     def span(self, span_id: str, timeout_s: float = 10.0) -> dict[str, Any]:
         """The stored span, waiting for the batch writer to flush it."""
@@ -70,7 +72,9 @@ class GlassgateProcess:
                 result: dict[str, Any] = response.json()
                 return result
             if time.monotonic() > deadline:
-                raise AssertionError(f"span {span_id} not stored after {timeout_s}s: {response.status_code} {response.text}")
+                raise AssertionError(
+                    f"span {span_id} not stored after {timeout_s}s: {response.status_code} {response.text}"
+                )
             time.sleep(0.05)
 
     def log(self) -> str:
@@ -94,11 +98,24 @@ def start_glassgate(config: dict[str, Any], workdir: Path, env: dict[str, str] |
     config_path = workdir / "glassgate.yaml"
     config_path.write_text(yaml.safe_dump(config))
     log_path = workdir / "glassgate.log"
-    process_env = {key: value for key, value in os.environ.items() if not key.startswith(("GLASSGATE_", "OPENAI_", "AZURE_"))}
+    process_env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("GLASSGATE_", "OPENAI_", "AZURE_"))
+    }
     process_env.update(env or {})
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "glassgate", "serve", "--config", str(config_path), "--port", str(port), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "glassgate",
+                "serve",
+                "--config",
+                str(config_path),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env=process_env,

@@ -10,7 +10,7 @@ Daemons started by the lifespan: the database pool, the span writer, the upstrea
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 import orjson
@@ -51,7 +51,7 @@ class Glassgate:
         self.forwarder = Forwarder(self.upstreams, self.writer, self.keys, settings.proxy, settings.tracing)
         self.ready = False
 
-    async def _insert(self, spans: list[Span]) -> None:
+    async def _insert(self, spans: Sequence[Span]) -> None:
         await insert_spans(self.api.state.pool, spans)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -68,7 +68,9 @@ class Glassgate:
         try:
             route = split_route(raw_path)
         except PathRejected as exc:
-            await _plain_json(send, 400, {"error": {"message": str(exc), "type": "invalid_request", "code": "bad_path"}})
+            await _plain_json(
+                send, 400, {"error": {"message": str(exc), "type": "invalid_request", "code": "bad_path"}}
+            )
             return
         if route is None:
             await _plain_json(send, 200, {"service": "glassgate", "api": "/api/v1", "docs": "/api/docs"})
@@ -88,7 +90,7 @@ class Glassgate:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
-                except Exception as exc:  # reported to the server, which exits non-zero
+                except Exception as exc:  # noqa: BLE001 -- reported to the server, which exits non-zero
                     log.error("startup failed: %s", exc)
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return

@@ -64,9 +64,7 @@ class AzureServicePrincipalAuth(_Frozen):
     scope: str = "https://cognitiveservices.azure.com/.default"
 
 
-UpstreamAuth = Annotated[
-    PassthroughAuth | StaticKeyAuth | AzureServicePrincipalAuth, Field(discriminator="type")
-]
+UpstreamAuth = Annotated[PassthroughAuth | StaticKeyAuth | AzureServicePrincipalAuth, Field(discriminator="type")]
 
 
 class UpstreamConfig(_Frozen):
@@ -105,7 +103,9 @@ class ProxySettings(_Frozen):
 class TracingSettings(_Frozen):
     """The capture queue and the batch writer."""
 
-    queue_size: int = Field(default=10_000, gt=0, description="Calls waiting to be written; beyond it, dropped and counted.")
+    queue_size: int = Field(
+        default=10_000, gt=0, description="Calls waiting to be written; beyond it, dropped and counted."
+    )
     batch_size: int = Field(default=500, gt=0)
     flush_interval_ms: int = Field(default=50, gt=0)
     capture_max_bytes: int = Field(
@@ -116,9 +116,7 @@ class TracingSettings(_Frozen):
 class Settings(BaseSettings):
     """Everything Glassgate is configured with. Built once by the CLI; frozen afterwards."""
 
-    model_config = SettingsConfigDict(
-        frozen=True, extra="forbid", env_prefix="GLASSGATE_", env_nested_delimiter="__"
-    )
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", env_prefix="GLASSGATE_", env_nested_delimiter="__")
 
     data_dir: Path = Field(default=Path(".glassgate"), description="Embedded database, admin token, local state.")
     database_url: str | None = Field(default=None, description="Absent: embedded PostgreSQL under data_dir.")

@@ -11,9 +11,17 @@ API_VERSION = "2024-10-21"
 OPENAI_SDK_MAJOR = int(openai.__version__.split(".")[0])
 
 
-def sdk_client(vendor: str, stack: Stack, monkeypatch: pytest.MonkeyPatch, key: str = CLIENT_VENDOR_KEY) -> openai.OpenAI:
+def sdk_client(
+    vendor: str, stack: Stack, monkeypatch: pytest.MonkeyPatch, key: str = CLIENT_VENDOR_KEY
+) -> openai.OpenAI:
     """`OpenAI()` or `AzureOpenAI()` with no arguments, pointed at Glassgate by env vars."""
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION"):
+    for name in (
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_API_KEY",
+        "OPENAI_API_VERSION",
+    ):
         monkeypatch.delenv(name, raising=False)
     if vendor in ("openai", "openai-held"):
         monkeypatch.setenv("OPENAI_BASE_URL", f"{stack.glassgate.url}/{vendor}/v1")

@@ -61,7 +61,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
         "upstreams": {
             "openai": {"vendor": "openai", "url": vendor_server.url},
             "azure": {"vendor": "azure", "url": vendor_server.url},
-            "openai-held": {"vendor": "openai", "url": vendor_server.url, "auth": {"type": "static", "key": "${HELD_KEY}"}},
+            "openai-held": {
+                "vendor": "openai",
+                "url": vendor_server.url,
+                "auth": {"type": "static", "key": "${HELD_KEY}"},
+            },
             "azure-sp": {
                 "vendor": "azure",
                 "url": vendor_server.url,
@@ -78,7 +82,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
     env = {"HELD_KEY": HELD_UPSTREAM_KEY, "SP_SECRET": "sp-secret-value", "SSL_CERT_FILE": str(ca_path)}
     glassgate = start_glassgate(config, workdir, env)
     issued = subprocess.run(
-        [sys.executable, "-m", "glassgate", "keys", "create", "--project", "team-a", "--json", "--config", str(workdir / "glassgate.yaml")],
+        [
+            sys.executable,
+            "-m",
+            "glassgate",
+            "keys",
+            "create",
+            "--project",
+            "team-a",
+            "--json",
+            "--config",
+            str(workdir / "glassgate.yaml"),
+        ],
         capture_output=True,
         check=True,
         env={**os.environ, **env},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import openai
 import pytest
 
@@ -9,7 +11,10 @@ from tests.conformance.clients import chat_model, sdk_client
 from tests.conformance.conftest import CLIENT_VENDOR_KEY, HELD_UPSTREAM_KEY, Stack
 from tests.fakes import openai_fixtures as fx
 
-MESSAGES = [{"role": "user", "content": "Hi"}]
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hi"}]
 
 
 def test_static_key_replaces_the_glassgate_key(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,7 +44,9 @@ def test_unknown_key_is_refused_before_the_vendor(stack: Stack, monkeypatch: pyt
     assert key not in str(span)
 
 
-def test_azure_service_principal_token_is_fetched_once_and_injected(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_azure_service_principal_token_is_fetched_once_and_injected(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = sdk_client("azure-sp", stack, monkeypatch, key=stack.glassgate_key)
     for _ in range(3):
         completion = client.chat.completions.create(model=chat_model("azure"), messages=MESSAGES)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import json
 import struct
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import openai
@@ -19,11 +20,21 @@ from tests.conformance.clients import OPENAI_SDK_MAJOR, chat_model, sdk_client
 from tests.conformance.conftest import CLIENT_VENDOR_KEY, Stack
 from tests.fakes import openai_fixtures as fx
 
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+
 VENDORS = ["openai", "azure"]
-MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
-WEATHER_TOOL = {
+MESSAGES: list[ChatCompletionMessageParam] = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Hi"},
+]
+WEATHER_TOOL: ChatCompletionToolParam = {
     "type": "function",
-    "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+    "function": {
+        "name": "get_weather",
+        "description": "Weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
 }
 
 
@@ -32,17 +43,18 @@ def vendor(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def span_for(stack: Stack, headers: httpx.Headers) -> dict[str, Any]:
+def span_for(stack: Stack, headers: Mapping[str, str]) -> dict[str, Any]:
     span_id = headers["x-glassgate-span-id"]
     assert len(span_id) == 16 and int(span_id, 16) >= 0
     return stack.glassgate.span(span_id)
 
 
-def assert_request_relayed(stack: Stack, sent: httpx.Request, vendor: str) -> None:
+def assert_request_relayed(stack: Stack, sent: Any, vendor: str) -> None:
+    """`sent` is the SDK's own request object (httpx or httpx2, by SDK generation)."""
     received = stack.vendor.last()
     assert received.body == sent.content, "request body must reach the vendor byte for byte"
     prefix = f"/{vendor}"
-    assert received.raw_path == sent.url.raw_path.decode()[len(prefix):], "path and query must be kept"
+    assert received.raw_path == sent.url.raw_path.decode()[len(prefix) :], "path and query must be kept"
     if vendor == "azure":
         assert received.header("api-key") == CLIENT_VENDOR_KEY
     else:
@@ -55,14 +67,21 @@ def test_chat_non_stream(stack: Stack, vendor: str, monkeypatch: pytest.MonkeyPa
     completion = raw.parse()
     assert completion.choices[0].message.content == fx.TEXT
     assert completion.usage is not None and completion.usage.prompt_tokens == 12
-    assert raw.http_response.content == b"".join(stack.vendor.last().sent), "response must reach the client byte for byte"
+    assert raw.http_response.content == b"".join(stack.vendor.last().sent), (
+        "response must reach the client byte for byte"
+    )
     assert_request_relayed(stack, raw.http_response.request, vendor)
     span = span_for(stack, raw.headers)
     assert span["status"] == "ok" and span["http_status"] == 200
     assert span["upstream"] == vendor and span["vendor"] == vendor and span["operation"] == "chat"
     assert span["model"] == chat_model(vendor)
     assert span["response_model"] == fx.SERVED_MODEL
-    assert (span["input_tokens"], span["output_tokens"], span["cached_tokens"], span["reasoning_tokens"]) == (12, 6, 4, 2)
+    assert (span["input_tokens"], span["output_tokens"], span["cached_tokens"], span["reasoning_tokens"]) == (
+        12,
+        6,
+        4,
+        2,
+    )
     assert span["request_body"]["messages"] == MESSAGES
     assert span["response_body"] == json.loads(raw.http_response.content)
     assert span["streamed"] is False
@@ -76,8 +95,13 @@ def test_chat_non_stream(stack: Stack, vendor: str, monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize("include_usage", [False, True])
 def test_chat_stream(stack: Stack, vendor: str, monkeypatch: pytest.MonkeyPatch, include_usage: bool) -> None:
     client = sdk_client(vendor, stack, monkeypatch)
-    options: dict[str, Any] = {"stream_options": {"include_usage": True}} if include_usage else {}
-    stream = client.chat.completions.create(model=chat_model(vendor), messages=MESSAGES, stream=True, **options)
+    stream = client.chat.completions.create(
+        model=chat_model(vendor),
+        messages=MESSAGES,
+        stream=True,
+        # The two SDK generations type "not given" differently; the value is the same.
+        stream_options=cast(Any, {"include_usage": True} if include_usage else openai.NOT_GIVEN),
+    )
     chunks = list(stream)
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
     assert text == fx.TEXT
@@ -101,9 +125,11 @@ def test_chat_stream(stack: Stack, vendor: str, monkeypatch: pytest.MonkeyPatch,
 @pytest.mark.parametrize("stream", [False, True])
 def test_tool_calls(stack: Stack, vendor: str, monkeypatch: pytest.MonkeyPatch, stream: bool) -> None:
     client = sdk_client(vendor, stack, monkeypatch)
-    messages = [{"role": "user", "content": "Weather Paris?"}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Weather Paris?"}]
     if stream:
-        response = client.chat.completions.create(model=chat_model(vendor), messages=messages, tools=[WEATHER_TOOL], stream=True)
+        response = client.chat.completions.create(
+            model=chat_model(vendor), messages=messages, tools=[WEATHER_TOOL], stream=True
+        )
         arguments = "".join(
             call.function.arguments or ""
             for chunk in response
@@ -113,7 +139,9 @@ def test_tool_calls(stack: Stack, vendor: str, monkeypatch: pytest.MonkeyPatch, 
         )
         headers = response.response.headers
     else:
-        raw = client.chat.completions.with_raw_response.create(model=chat_model(vendor), messages=messages, tools=[WEATHER_TOOL])
+        raw = client.chat.completions.with_raw_response.create(
+            model=chat_model(vendor), messages=messages, tools=[WEATHER_TOOL]
+        )
         calls = raw.parse().choices[0].message.tool_calls
         assert calls is not None
         arguments = calls[0].function.arguments  # type: ignore[union-attr]
@@ -158,7 +186,9 @@ def test_embeddings_base64(stack: Stack, vendor: str, monkeypatch: pytest.Monkey
     assert span["operation"] == "embeddings" and span["input_tokens"] == 3 and span["output_tokens"] == 0
     stored = span["response_body"]["data"][0]["embedding"]
     assert stored == "<base64 float32 vector, 4 dims>"
-    assert base64.b64decode(json.loads(raw.http_response.content)["data"][0]["embedding"]) == struct.pack("<4f", 0.25, -0.5, 0.125, 1.0)
+    assert base64.b64decode(json.loads(raw.http_response.content)["data"][0]["embedding"]) == struct.pack(
+        "<4f", 0.25, -0.5, 0.125, 1.0
+    )
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -174,12 +204,17 @@ def test_responses_api(stack: Stack, vendor: str, monkeypatch: pytest.MonkeyPatc
         raw = client.responses.with_raw_response.create(model=model, input="Hi", instructions="Be brief.")
         assert raw.parse().output_text == fx.TEXT
         headers = raw.headers
-    expected_path = "/v1/responses" if vendor == "openai" else f"/openai/responses?api-version=2024-10-21"
+    expected_path = "/v1/responses" if vendor == "openai" else "/openai/responses?api-version=2024-10-21"
     assert stack.vendor.last().raw_path == expected_path
     span = span_for(stack, headers)
     assert span["operation"] == "responses" and span["model"] == model
     assert span["response_model"] == "gpt-4.1-mini-2025-04-14"
-    assert (span["input_tokens"], span["output_tokens"], span["cached_tokens"], span["reasoning_tokens"]) == (12, 6, 4, 2)
+    assert (span["input_tokens"], span["output_tokens"], span["cached_tokens"], span["reasoning_tokens"]) == (
+        12,
+        6,
+        4,
+        2,
+    )
     assert span["response_body"]["output"][0]["content"][0]["text"] == fx.TEXT
     assert span["streamed"] is stream and span["ttft_ms"] is not None
 
@@ -203,7 +238,12 @@ def test_legacy_completions(stack: Stack, vendor: str, monkeypatch: pytest.Monke
     ],
 )
 def test_vendor_errors_relayed(
-    stack: Stack, vendor: str, monkeypatch: pytest.MonkeyPatch, model: str, error_class: type[openai.APIStatusError], status: int
+    stack: Stack,
+    vendor: str,
+    monkeypatch: pytest.MonkeyPatch,
+    model: str,
+    error_class: type[openai.APIStatusError],
+    status: int,
 ) -> None:
     client = sdk_client(vendor, stack, monkeypatch)
     with pytest.raises(error_class) as caught:
@@ -232,7 +272,11 @@ def test_upstream_cut_mid_stream(stack: Stack, vendor: str, monkeypatch: pytest.
 
 
 def test_client_disconnect_still_records_usage(stack: Stack, vendor: str) -> None:
-    path = "/openai/v1/chat/completions" if vendor == "openai" else "/azure/openai/deployments/slow-stream/chat/completions?api-version=2024-10-21"
+    path = (
+        "/openai/v1/chat/completions"
+        if vendor == "openai"
+        else "/azure/openai/deployments/slow-stream/chat/completions?api-version=2024-10-21"
+    )
     body = {"model": "slow-stream", "messages": MESSAGES, "stream": True, "stream_options": {"include_usage": True}}
     headers = {"authorization": f"Bearer {CLIENT_VENDOR_KEY}", "api-key": CLIENT_VENDOR_KEY}
     with httpx.stream("POST", stack.glassgate.url + path, json=body, headers=headers, timeout=10) as response:

@@ -3,6 +3,7 @@ path encoding, header hygiene, and the refusals a proxy must make."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import time
@@ -23,7 +24,10 @@ CHAT = "/openai/v1/chat/completions"
         (CHAT, {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}),
         (CHAT, {"model": "gpt-4o-mini", "stream": True, "stream_options": {"include_usage": True}, "messages": []}),
         ("/openai/v1/responses", {"model": "gpt-4.1-mini", "stream": True, "input": "Hi"}),
-        ("/azure/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21", {"stream": True, "messages": []}),
+        (
+            "/azure/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21",
+            {"stream": True, "messages": []},
+        ),
     ],
 )
 def test_streams_are_relayed_byte_for_byte_and_chunk_by_chunk(stack: Stack, path: str, body: dict[str, object]) -> None:
@@ -42,7 +46,7 @@ def test_chunks_arrive_as_the_upstream_sends_them(stack: Stack) -> None:
     with httpx.stream("POST", stack.glassgate.url + CHAT, json=body, headers=AUTH, timeout=10) as response:
         for _ in response.iter_raw():
             arrivals.append(time.monotonic())
-    gaps = sorted(later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False))
+    gaps = sorted(later - earlier for earlier, later in itertools.pairwise(arrivals))
     assert len(arrivals) >= 40, "each 50 ms event must arrive on its own, not buffered together"
     assert gaps[len(gaps) // 2] > 0.03
 
@@ -84,13 +88,23 @@ def test_no_header_is_invented_for_the_vendor(stack: Stack) -> None:
     response = httpx.post(stack.glassgate.url + CHAT, content=raw, headers={**AUTH, "content-type": "application/json"})
     assert response.status_code == 200
     names = sorted(name.lower() for name, _ in stack.vendor.last().headers)
-    assert set(names) <= {"host", "content-length", "authorization", "content-type", "accept", "accept-encoding", "user-agent"}
+    assert set(names) <= {
+        "host",
+        "content-length",
+        "authorization",
+        "content-type",
+        "accept",
+        "accept-encoding",
+        "user-agent",
+    }
     with httpx.Client() as client:
         assert stack.vendor.last().header("user-agent") == client.headers["user-agent"]
 
 
 def test_compressed_response_is_relayed_compressed_and_recorded_decoded(stack: Stack) -> None:
-    response = httpx.post(stack.glassgate.url + "/openai/v1/gzip", content=b"{}", headers={**AUTH, "accept-encoding": "gzip"})
+    response = httpx.post(
+        stack.glassgate.url + "/openai/v1/gzip", content=b"{}", headers={**AUTH, "accept-encoding": "gzip"}
+    )
     assert response.headers["content-encoding"] == "gzip"
     assert response.json()["choices"][0]["message"]["content"] == fx.TEXT  # httpx decodes it
     span = stack.glassgate.span(response.headers["x-glassgate-span-id"])
@@ -98,7 +112,9 @@ def test_compressed_response_is_relayed_compressed_and_recorded_decoded(stack: S
 
 
 def test_non_json_body_is_forwarded_and_recorded(stack: Stack) -> None:
-    response = httpx.post(stack.glassgate.url + CHAT, content=b"not json {", headers={**AUTH, "content-type": "application/json"})
+    response = httpx.post(
+        stack.glassgate.url + CHAT, content=b"not json {", headers={**AUTH, "content-type": "application/json"}
+    )
     assert response.status_code == 400, "the vendor answers, not the proxy"
     assert stack.vendor.last().body == b"not json {"
     span = stack.glassgate.span(response.headers["x-glassgate-span-id"])

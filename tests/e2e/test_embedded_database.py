@@ -23,7 +23,9 @@ def test_embedded_database_persists_across_restarts(tmp_path: Path) -> None:
         assert token_path.stat().st_mode & 0o777 == 0o600
         assert token in first.log(), "a generated admin token is printed once for the new user"
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}
-        response = httpx.post(f"{first.url}/openai/v1/chat/completions", json=body, headers={"authorization": "Bearer sk-x"})
+        response = httpx.post(
+            f"{first.url}/openai/v1/chat/completions", json=body, headers={"authorization": "Bearer sk-x"}
+        )
         assert response.status_code == 200
         span_id = response.headers["x-glassgate-span-id"]
         headers = {"authorization": f"Bearer {token}"}

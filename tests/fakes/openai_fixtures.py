@@ -37,7 +37,9 @@ FILTER_OK = {
     "sexual": {"filtered": False, "severity": "safe"},
     "violence": {"filtered": False, "severity": "safe"},
 }
-PROMPT_FILTER = [{"prompt_index": 0, "content_filter_results": {**FILTER_OK, "jailbreak": {"filtered": False, "detected": False}}}]
+PROMPT_FILTER = [
+    {"prompt_index": 0, "content_filter_results": {**FILTER_OK, "jailbreak": {"filtered": False, "detected": False}}}
+]
 
 
 def dumps(value: Any) -> bytes:
@@ -58,7 +60,11 @@ def chat_completion(request: dict[str, Any], *, azure: bool) -> dict[str, Any]:
         if request.get("tools"):
             message["content"] = None
             message["tool_calls"] = [
-                {"id": f"call_{index}", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+                {
+                    "id": f"call_{index}",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                }
             ]
             finish = "tool_calls"
         choice: dict[str, Any] = {"index": index, "finish_reason": finish, "logprobs": None, "message": message}
@@ -86,25 +92,69 @@ def chat_stream(request: dict[str, Any], *, azure: bool) -> list[bytes]:
     base = CHUNK_BASE
     events: list[bytes] = []
     if azure:
-        events.append(sse({"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": PROMPT_FILTER}))
+        events.append(
+            sse(
+                {
+                    "choices": [],
+                    "created": 0,
+                    "id": "",
+                    "model": "",
+                    "object": "",
+                    "prompt_filter_results": PROMPT_FILTER,
+                }
+            )
+        )
     n = int(request.get("n") or 1)
-    extra = {"content_filter_results": {}} if azure else {}
+    extra: dict[str, Any] = {"content_filter_results": {}} if azure else {}
     for index in range(n):
         first_delta = {"role": "assistant", "content": "", "refusal": None}
-        events.append(sse({**base, "choices": [{"index": index, "delta": first_delta, "finish_reason": None, **extra}], **usage_field}))
+        events.append(
+            sse(
+                {
+                    **base,
+                    "choices": [{"index": index, "delta": first_delta, "finish_reason": None, **extra}],
+                    **usage_field,
+                }
+            )
+        )
     if request.get("tools"):
         for index in range(n):
-            opening = {"index": 0, "id": f"call_{index}", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
-            events.append(sse({**base, "choices": [{"index": index, "delta": {"tool_calls": [opening]}, "finish_reason": None}], **usage_field}))
+            opening = {
+                "index": 0,
+                "id": f"call_{index}",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": ""},
+            }
+            events.append(
+                sse(
+                    {
+                        **base,
+                        "choices": [{"index": index, "delta": {"tool_calls": [opening]}, "finish_reason": None}],
+                        **usage_field,
+                    }
+                )
+            )
             for piece in TOOL_ARGUMENT_PIECES:
                 delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
-                events.append(sse({**base, "choices": [{"index": index, "delta": delta, "finish_reason": None}], **usage_field}))
+                events.append(
+                    sse({**base, "choices": [{"index": index, "delta": delta, "finish_reason": None}], **usage_field})
+                )
         finish = "tool_calls"
     else:
         for piece in TEXT_PIECES:
             for index in range(n):
                 filters = {"content_filter_results": FILTER_OK} if azure else {}
-                events.append(sse({**base, "choices": [{"index": index, "delta": {"content": piece}, "finish_reason": None, **filters}], **usage_field}))
+                events.append(
+                    sse(
+                        {
+                            **base,
+                            "choices": [
+                                {"index": index, "delta": {"content": piece}, "finish_reason": None, **filters}
+                            ],
+                            **usage_field,
+                        }
+                    )
+                )
         finish = "stop"
     for index in range(n):
         events.append(sse({**base, "choices": [{"index": index, "delta": {}, "finish_reason": finish}], **usage_field}))
@@ -152,14 +202,25 @@ def responses_stream(request: dict[str, Any]) -> list[bytes]:
         ("response.content_part.added", {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "part": part}),
     ]
     for piece in TEXT_PIECES:
-        steps.append(("response.output_text.delta", {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "delta": piece}))
+        steps.append(
+            (
+                "response.output_text.delta",
+                {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "delta": piece},
+            )
+        )
     steps += [
         ("response.output_text.done", {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "text": TEXT}),
-        ("response.content_part.done", {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "part": {**part, "text": TEXT}}),
+        (
+            "response.content_part.done",
+            {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "part": {**part, "text": TEXT}},
+        ),
         ("response.output_item.done", {"output_index": 0, "item": final["output"][0]}),
         ("response.completed", {"response": final}),
     ]
-    return [sse({"type": kind, "sequence_number": number, **fields}, event=kind) for number, (kind, fields) in enumerate(steps)]
+    return [
+        sse({"type": kind, "sequence_number": number, **fields}, event=kind)
+        for number, (kind, fields) in enumerate(steps)
+    ]
 
 
 def embeddings(request: dict[str, Any]) -> dict[str, Any]:
@@ -173,7 +234,12 @@ def embeddings(request: dict[str, Any]) -> dict[str, Any]:
         else:
             embedding = vector
         data.append({"object": "embedding", "index": index, "embedding": embedding})
-    return {"object": "list", "data": data, "model": "text-embedding-3-small", "usage": {"prompt_tokens": 3, "total_tokens": 3}}
+    return {
+        "object": "list",
+        "data": data,
+        "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": 3, "total_tokens": 3},
+    }
 
 
 def completion(request: dict[str, Any]) -> dict[str, Any]:

@@ -61,7 +61,12 @@ class FakeVendor:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        record = Received(request.method, request.raw_path, [(key.decode('latin-1'), value.decode('latin-1')) for key, value in request.raw_headers], body)
+        record = Received(
+            request.method,
+            request.raw_path,
+            [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.raw_headers],
+            body,
+        )
         with self.lock:
             self.received.append(record)
         path = request.path
@@ -69,19 +74,46 @@ class FakeVendor:
         try:
             payload: dict[str, Any] = json.loads(body) if body else {}
         except ValueError:
-            return await self._json(request, record, 400, fx.error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None))
+            return await self._json(
+                request,
+                record,
+                400,
+                fx.error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None),
+            )
         if not isinstance(payload, dict):
             payload = {}
         model = str(payload.get("model") or "")
         if azure and "/deployments/" in path:
             model = path.split("/deployments/", 1)[1].split("/", 1)[0]
         if model == "error-400":
-            return await self._json(request, record, 400, fx.error(400, "Invalid value for 'temperature'.", "invalid_request_error", "invalid_value"))
+            return await self._json(
+                request,
+                record,
+                400,
+                fx.error(400, "Invalid value for 'temperature'.", "invalid_request_error", "invalid_value"),
+            )
         if model == "rate-limited":
-            headers = {"retry-after": "1", "retry-after-ms": "1", "x-ratelimit-remaining-requests": "0", "x-should-retry": "false"}
-            return await self._json(request, record, 429, fx.error(429, "Rate limit reached for requests", "requests", "rate_limit_exceeded"), headers)
+            headers = {
+                "retry-after": "1",
+                "retry-after-ms": "1",
+                "x-ratelimit-remaining-requests": "0",
+                "x-should-retry": "false",
+            }
+            return await self._json(
+                request,
+                record,
+                429,
+                fx.error(429, "Rate limit reached for requests", "requests", "rate_limit_exceeded"),
+                headers,
+            )
         if model == "server-error":
-            return await self._json(request, record, 500, fx.error(500, "The server had an error.", "server_error", None), {"x-should-retry": "false"})
+            return await self._json(
+                request,
+                record,
+                500,
+                fx.error(500, "The server had an error.", "server_error", None),
+                {"x-should-retry": "false"},
+            )
         if azure and model == "filtered":
             return await self._json(request, record, 400, fx.AZURE_CONTENT_FILTER_ERROR)
         if path.endswith("/chat/completions"):
@@ -98,13 +130,22 @@ class FakeVendor:
             return await self._json(request, record, 200, fx.completion(payload))
         if path.endswith("/gzip"):
             data = gzip.compress(fx.dumps(fx.chat_completion({}, azure=False)))
-            return await self._send(request, record, 200, data, {"content-type": "application/json", "content-encoding": "gzip"})
-        return await self._json(request, record, 200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]})
+            return await self._send(
+                request, record, 200, data, {"content-type": "application/json", "content-encoding": "gzip"}
+            )
+        return await self._json(
+            request, record, 200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]}
+        )
 
     async def _json(
         self, request: web.Request, record: Received, status: int, value: Any, headers: dict[str, str] | None = None
     ) -> web.StreamResponse:
-        all_headers = {"content-type": "application/json", "x-request-id": "req_fake", "openai-processing-ms": "12", **(headers or {})}
+        all_headers = {
+            "content-type": "application/json",
+            "x-request-id": "req_fake",
+            "openai-processing-ms": "12",
+            **(headers or {}),
+        }
         return await self._send(request, record, status, fx.dumps(value), all_headers)
 
     async def _send(
@@ -114,8 +155,12 @@ class FakeVendor:
         record.sent.append(data)
         return response
 
-    async def _stream(self, request: web.Request, record: Received, events: list[bytes], model: str) -> web.StreamResponse:
-        response = web.StreamResponse(status=200, headers={"content-type": "text/event-stream; charset=utf-8", "x-request-id": "req_fake"})
+    async def _stream(
+        self, request: web.Request, record: Received, events: list[bytes], model: str
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            status=200, headers={"content-type": "text/event-stream; charset=utf-8", "x-request-id": "req_fake"}
+        )
         await response.prepare(request)
         if model == "slow-stream":
             dot = fx.sse({**fx.CHUNK_BASE, "choices": [{"index": 0, "delta": {"content": "."}, "finish_reason": None}]})
@@ -160,7 +205,14 @@ class FakeEntra:
         form = await request.post()
         self.token_requests.append({key: str(value) for key, value in form.items()})
         number = len(self.token_requests)
-        return web.json_response({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": f"entra-token-{number}"})
+        return web.json_response(
+            {
+                "token_type": "Bearer",
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": f"entra-token-{number}",
+            }
+        )
 
 
 class ServerThread:

@@ -19,7 +19,12 @@ def glassgate(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
     process_env = {key: value for key, value in os.environ.items() if not key.startswith("GLASSGATE_")}
     process_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "glassgate", *args], capture_output=True, text=True, cwd=cwd, env=process_env, timeout=120
+        [sys.executable, "-m", "glassgate", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=process_env,
+        timeout=120,
     )
 
 
@@ -30,14 +35,22 @@ def glassgate(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
         ({"upstreams": {"x": {"vendor": "gemini"}}}, "upstreams.x.vendor"),
         ({"upstreams": {"api": {"vendor": "openai"}}}, "upstream name 'api' is reserved"),
         ({"upstreams": {"o": {"vendor": "openai", "url": "ftp://h"}}}, "must be an absolute http(s) URL"),
-        ({"upstreams": {"o": {"vendor": "openai", "auth": {"type": "static"}}}}, "upstreams.o.auth.static.key: Field required"),
+        (
+            {"upstreams": {"o": {"vendor": "openai", "auth": {"type": "static"}}}},
+            "upstreams.o.auth.static.key: Field required",
+        ),
         ({"port": "eighty"}, "port: Input should be a valid integer"),
         ({"database_url": "mysql://x"}, "database_url: Value error, database_url must start with postgresql://"),
-        ({"upstreams": {"o": {"vendor": "openai", "auth": {"type": "static", "key": "${NOT_SET_ANYWHERE}"}}}}, "${NOT_SET_ANYWHERE}"),
+        (
+            {"upstreams": {"o": {"vendor": "openai", "auth": {"type": "static", "key": "${NOT_SET_ANYWHERE}"}}}},
+            "${NOT_SET_ANYWHERE}",
+        ),
         ({"unknown_field": 1}, "unknown_field: Extra inputs are not permitted"),
     ],
 )
-def test_invalid_config_exits_non_zero_naming_the_field(tmp_path: Path, config: dict[str, object], expected: str) -> None:
+def test_invalid_config_exits_non_zero_naming_the_field(
+    tmp_path: Path, config: dict[str, object], expected: str
+) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
     result = glassgate("serve", "--config", str(path), cwd=tmp_path)

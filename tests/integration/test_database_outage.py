@@ -17,7 +17,9 @@ from tests.harness import ADMIN_TOKEN, start_glassgate
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import pgserver
-    from pgserver._commands import pg_ctl
+    from pgserver import _commands
+
+pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]  # built at import time by pgserver
 
 
 class StoppablePostgres:
@@ -44,7 +46,9 @@ def postgres(tmp_path: Path) -> Iterator[StoppablePostgres]:
     instance.server.cleanup()
 
 
-def test_calls_succeed_while_the_database_is_down_and_spans_arrive_after(postgres: StoppablePostgres, tmp_path: Path) -> None:
+def test_calls_succeed_while_the_database_is_down_and_spans_arrive_after(
+    postgres: StoppablePostgres, tmp_path: Path
+) -> None:
     vendor = FakeVendor()
     upstream = ServerThread(vendor.app()).start()
     config = {
@@ -60,7 +64,9 @@ def test_calls_succeed_while_the_database_is_down_and_spans_arrive_after(postgre
 
     def call() -> None:
         started = time.monotonic()
-        response = httpx.post(f"{glassgate.url}/openai/v1/chat/completions", json=body, headers={"authorization": "Bearer k"})
+        response = httpx.post(
+            f"{glassgate.url}/openai/v1/chat/completions", json=body, headers={"authorization": "Bearer k"}
+        )
         assert response.status_code == 200
         assert time.monotonic() - started < 1.0, "a database outage must not slow the client down"
         span_ids.append(response.headers["x-glassgate-span-id"])

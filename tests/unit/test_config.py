@@ -207,7 +207,9 @@ def test_environment_keeps_other_file_values(tmp_path: Path, monkeypatch: pytest
 def test_nested_environment_override_of_one_upstream_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GLASSGATE_UPSTREAMS__AZURE__URL", "https://other.openai.azure.com/")
     path = write_config(
-        tmp_path, "upstreams:\n  azure:\n    vendor: azure\n    url: https://res.openai.azure.com\n    auth: {type: static, key: k}\n"
+        tmp_path,
+        "upstreams:\n  azure:\n    vendor: azure\n    url: https://res.openai.azure.com\n"
+        "    auth: {type: static, key: k}\n",
     )
     azure = load_settings(path).upstreams["azure"]
     assert azure.url == "https://other.openai.azure.com"

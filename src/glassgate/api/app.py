@@ -17,7 +17,9 @@ def create_api(admin_token: str) -> FastAPI:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise Problem(401, "Unauthorized", "send Authorization: Bearer <admin token>", {"www-authenticate": "Bearer"})
+            raise Problem(
+                401, "Unauthorized", "send Authorization: Bearer <admin token>", {"www-authenticate": "Bearer"}
+            )
         if not hmac.compare_digest(token.strip().encode(), expected):
             raise Problem(401, "Unauthorized", "the admin token is not valid", {"www-authenticate": "Bearer"})
 

@@ -26,7 +26,8 @@ app.add_typer(keys_app, name="keys")
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for logs and tests
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML config file (default: $GLASSGATE_CONFIG or ./glassgate.yaml).")
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config file (default: $GLASSGATE_CONFIG or ./glassgate.yaml)."),
 ]
 
 
@@ -101,7 +102,7 @@ def db_migrate(config: ConfigOption = None) -> None:
 def keys_create(
     project: Annotated[str, typer.Option(help="Project the key belongs to (created if new).")],
     config: ConfigOption = None,
-    json: Annotated[bool, typer.Option("--json", help="Print {\"key\": ...} as JSON.")] = False,
+    json: Annotated[bool, typer.Option("--json", help='Print {"key": ...} as JSON.')] = False,
 ) -> None:
     """Issue a Glassgate key. It is shown once; only its hash is stored."""
     settings = _prepared(_settings(config))

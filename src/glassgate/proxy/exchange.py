@@ -8,10 +8,10 @@ derived later from this record, off the hot path, by `glassgate.tracing.capture`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """How the relay of one call ended."""
 
     COMPLETED = "completed"  # the upstream answered and the client received it all

@@ -65,7 +65,9 @@ class Forwarder:
         if upstream is None:
             known = ", ".join(self._pool.names()) or "none"
             message = f"unknown upstream {route.upstream!r}; configured upstreams: {known}"
-            await _send_json(send, 404, {"error": {"message": message, "type": "not_found", "code": "unknown_upstream"}})
+            await _send_json(
+                send, 404, {"error": {"message": message, "type": "not_found", "code": "unknown_upstream"}}
+            )
             return
         exchange = Exchange(
             span_id=os.urandom(8).hex(),
@@ -125,8 +127,10 @@ class Forwarder:
             response = await upstream.session.request(
                 exchange.method, url, headers=headers, data=exchange.request_body or None, allow_redirects=False
             )
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            status, code = (504, "upstream_timeout") if isinstance(exc, asyncio.TimeoutError) else (502, "upstream_unreachable")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            status, code = (
+                (504, "upstream_timeout") if isinstance(exc, asyncio.TimeoutError) else (502, "upstream_unreachable")
+            )
             message = f"upstream {upstream.name!r} could not be reached: {_describe(exc)}"
             exchange.outcome, exchange.error_type = Outcome.UPSTREAM_FAILED, code
             await self._refuse(send, upstream, exchange, status, message, code, span_header)
@@ -164,7 +168,7 @@ class Forwarder:
             if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
                 # Keep reading for a while so the usage at the end of the stream is recorded.
                 await asyncio.wait_for(self._drain(response, exchange, t0), self._drain_timeout)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             exchange.ended_at = time.perf_counter() - t0
             if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
                 exchange.error = "client disconnected; upstream not read to the end"

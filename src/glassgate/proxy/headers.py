@@ -40,7 +40,14 @@ CLIENT_KEY_HEADERS = frozenset({b"authorization", b"api-key", b"x-api-key"})
 CONTEXT_PREFIX = b"x-glassgate-"
 # Client headers worth keeping on the span: none of them carries a secret.
 RECORDED_REQUEST_HEADERS = frozenset(
-    {b"user-agent", b"traceparent", b"tracestate", b"x-stainless-retry-count", b"openai-organization", b"openai-project"}
+    {
+        b"user-agent",
+        b"traceparent",
+        b"tracestate",
+        b"x-stainless-retry-count",
+        b"openai-organization",
+        b"openai-project",
+    }
 )
 
 

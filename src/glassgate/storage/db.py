@@ -6,7 +6,6 @@ message an operator can act on.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import warnings
 from pathlib import Path
@@ -33,9 +32,7 @@ def start_embedded(data_dir: Path) -> str:
         server = pgserver.get_server(pgdata)
     except Exception as exc:  # pgserver raises bare exceptions from initdb/pg_ctl
         log_file = pgdata / "log"
-        raise DatabaseError(
-            f"the embedded PostgreSQL under {pgdata} failed to start ({exc}); see {log_file}"
-        ) from exc
+        raise DatabaseError(f"the embedded PostgreSQL under {pgdata} failed to start ({exc}); see {log_file}") from exc
     url: str = server.get_uri()
     return url
 
@@ -72,7 +69,7 @@ async def check_connection(database_url: str, timeout_s: float = 10.0) -> None:
     """Fail fast, with a clear message, when the database cannot be reached at start."""
     try:
         connection = await asyncpg.connect(asyncpg_dsn(database_url), timeout=timeout_s)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise DatabaseError(
             f"cannot connect to the database at {redact_url(database_url)}: {exc or type(exc).__name__}"
         ) from exc
@@ -85,9 +82,7 @@ async def create_pool(database_url: str) -> asyncpg.Pool:
     min_size=0: connections open on demand, so an outage does not start a background
     reconnect loop that logs a traceback every few seconds.
     """
-    return await asyncpg.create_pool(
-        asyncpg_dsn(database_url), min_size=0, max_size=8, command_timeout=30, timeout=10
-    )
+    return await asyncpg.create_pool(asyncpg_dsn(database_url), min_size=0, max_size=8, command_timeout=30, timeout=10)
 
 
 def redact_url(database_url: str) -> str:

@@ -13,11 +13,36 @@ import orjson
 
 from glassgate.tracing.span import Span
 
-_COLUMNS = (
-    "span_id trace_id parent_span_id project kind upstream vendor operation model response_model status "
-    "http_status streamed input_tokens output_tokens cached_tokens reasoning_tokens latency_ms ttft_ms "
-    "started_at session_id user_id tags key_id error request_body response_body attributes"
-).split()
+_COLUMNS = [
+    "span_id",
+    "trace_id",
+    "parent_span_id",
+    "project",
+    "kind",
+    "upstream",
+    "vendor",
+    "operation",
+    "model",
+    "response_model",
+    "status",
+    "http_status",
+    "streamed",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "latency_ms",
+    "ttft_ms",
+    "started_at",
+    "session_id",
+    "user_id",
+    "tags",
+    "key_id",
+    "error",
+    "request_body",
+    "response_body",
+    "attributes",
+]
 _JSON_COLUMNS = frozenset({"request_body", "response_body", "attributes"})
 _INSERT = (
     f"INSERT INTO spans ({', '.join(_COLUMNS)}) VALUES ("

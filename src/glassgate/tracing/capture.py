@@ -99,7 +99,9 @@ def build_span(exchange: Exchange) -> Span:
     for key, value in exchange.response_headers.items():
         if key not in ("content-type", "content-encoding"):
             attributes[f"response.{key}"] = value
-    metadata = {key[len(_METADATA_PREFIX) :]: value for key, value in context.items() if key.startswith(_METADATA_PREFIX)}
+    metadata = {
+        key[len(_METADATA_PREFIX) :]: value for key, value in context.items() if key.startswith(_METADATA_PREFIX)
+    }
     if metadata:
         attributes["metadata"] = metadata
     tags = tuple(tag.strip() for tag in context.get("x-glassgate-tags", "").split(",") if tag.strip())

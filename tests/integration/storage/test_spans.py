@@ -43,7 +43,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 async def test_batches_are_idempotent(pool: asyncpg.Pool) -> None:
     spans = [make_span(number) for number in range(10)]
     await insert_spans(pool, spans)
-    await insert_spans(pool, spans[5:] + [make_span(10)])  # a replayed batch must not duplicate
+    await insert_spans(pool, [*spans[5:], make_span(10)])  # a replayed batch must not duplicate
     assert await pool.fetchval("SELECT count(*) FROM spans") == 11
 
 

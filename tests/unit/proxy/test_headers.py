@@ -57,9 +57,17 @@ def test_headers_named_in_connection_are_dropped() -> None:
 
 
 def test_forwarded_headers_keep_order_case_and_value() -> None:
-    headers = [(b"Content-Type", b"application/json"), (b"X-Stainless-Lang", b"python"), (b"accept", b"text/event-stream")]
+    headers = [
+        (b"Content-Type", b"application/json"),
+        (b"X-Stainless-Lang", b"python"),
+        (b"accept", b"text/event-stream"),
+    ]
     forwarded, _, _ = split_request_headers(headers, strip_client_keys=False)
-    assert forwarded == [("Content-Type", "application/json"), ("X-Stainless-Lang", "python"), ("accept", "text/event-stream")]
+    assert forwarded == [
+        ("Content-Type", "application/json"),
+        ("X-Stainless-Lang", "python"),
+        ("accept", "text/event-stream"),
+    ]
 
 
 def test_values_are_decoded_as_latin1() -> None:
@@ -115,7 +123,11 @@ def test_glassgate_context_headers_are_recorded_not_forwarded() -> None:
     ]
     forwarded, context, _ = split_request_headers(headers, strip_client_keys=False)
     assert forwarded == [("accept", "*/*")]
-    assert context == {"x-glassgate-session-id": "s-1", "x-glassgate-tags": "a, b", "x-glassgate-metadata-team": "search"}
+    assert context == {
+        "x-glassgate-session-id": "s-1",
+        "x-glassgate-tags": "a, b",
+        "x-glassgate-metadata-team": "search",
+    }
 
 
 def test_safe_client_headers_are_recorded_and_forwarded() -> None:
@@ -127,7 +139,13 @@ def test_safe_client_headers_are_recorded_and_forwarded() -> None:
         (b"x-stainless-lang", b"python"),
     ]
     forwarded, context, _ = split_request_headers(headers, strip_client_keys=True)
-    assert [name for name, _ in forwarded] == ["User-Agent", "traceparent", "x-stainless-retry-count", "OpenAI-Project", "x-stainless-lang"]
+    assert [name for name, _ in forwarded] == [
+        "User-Agent",
+        "traceparent",
+        "x-stainless-retry-count",
+        "OpenAI-Project",
+        "x-stainless-lang",
+    ]
     assert context == {
         "user-agent": "OpenAI/Python 1.109.1",
         "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",

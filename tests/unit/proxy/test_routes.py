@@ -77,7 +77,15 @@ def test_dot_segments_are_rejected(raw: bytes) -> None:
 
 @pytest.mark.parametrize(
     "rest",
-    [b"/v1/...", b"/v1/.well-known/x", b"/v1/files/a.json", b"/v1/a..b", b"/v1/%2e%2e%2e", b"/v1.2/models", b"/v1/x%2Fy"],
+    [
+        b"/v1/...",
+        b"/v1/.well-known/x",
+        b"/v1/files/a.json",
+        b"/v1/a..b",
+        b"/v1/%2e%2e%2e",
+        b"/v1.2/models",
+        b"/v1/x%2Fy",
+    ],
 )
 def test_dots_inside_segments_are_allowed(rest: bytes) -> None:
     check_rest(rest)

@@ -82,7 +82,7 @@ def test_event_type_is_reset_after_each_dispatch() -> None:
 
 
 def test_event_split_across_chunks_is_tagged_with_the_completing_chunk() -> None:
-    assert events(b"event: resp", b"onse.completed\nda", b'ta: {"type"', b': 1}\n', b"\n") == [
+    assert events(b"event: resp", b"onse.completed\nda", b'ta: {"type"', b": 1}\n", b"\n") == [
         ServerSentEvent("response.completed", '{"type": 1}', 4)
     ]
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from glassgate.proxy.exchange import Exchange, Outcome
-from glassgate.tracing.capture import build_span, decode_body, status_of, trace_ids
 from glassgate.proxy.vendors import CallSummary
+from glassgate.tracing.capture import build_span, decode_body, status_of, trace_ids
 
 CHAT = "/v1/chat/completions"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -28,11 +28,24 @@ def sse(payload: dict[str, Any]) -> bytes:
 
 def delta(content: str | None = None, finish: str | None = None, **extra: Any) -> bytes:
     choice_delta = {} if content is None else {"content": content}
-    return sse({"id": "c1", "model": "gpt-4o-mini-2024-07-18", "choices": [{"index": 0, "delta": choice_delta, "finish_reason": finish}], **extra})
+    return sse(
+        {
+            "id": "c1",
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "delta": choice_delta, "finish_reason": finish}],
+            **extra,
+        }
+    )
 
 
 STREAM = [
-    sse({"id": "c1", "model": "gpt-4o-mini-2024-07-18", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}),
+    sse(
+        {
+            "id": "c1",
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}],
+        }
+    ),
     delta("Hel"),
     delta("lo"),
     delta(finish="stop"),
@@ -323,7 +336,12 @@ def test_response_headers_and_query_become_attributes() -> None:
 
 def test_vendor_attributes_are_merged() -> None:
     span = build_span(
-        exchange(upstream="az", vendor="azure", path="/openai/deployments/my-gpt4o/chat/completions", query="api-version=2024-10-21")
+        exchange(
+            upstream="az",
+            vendor="azure",
+            path="/openai/deployments/my-gpt4o/chat/completions",
+            query="api-version=2024-10-21",
+        )
     )
     assert span.vendor == "azure"
     assert span.attributes["azure.deployment"] == "my-gpt4o"
@@ -355,7 +373,13 @@ def test_truncated_response_is_marked() -> None:
 
 def test_gzip_response_is_decoded_for_the_span() -> None:
     packed = gzip.compress(json.dumps(CHAT_JSON).encode())
-    span = build_span(exchange(response_headers={**JSON_HEADERS, "content-encoding": "gzip"}, chunks=[packed[:20], packed[20:]], chunk_times=[0.3, 0.4]))
+    span = build_span(
+        exchange(
+            response_headers={**JSON_HEADERS, "content-encoding": "gzip"},
+            chunks=[packed[:20], packed[20:]],
+            chunk_times=[0.3, 0.4],
+        )
+    )
     assert span.response_body == CHAT_JSON
     assert span.input_tokens == 12
     assert "response_encoding_undecoded" not in span.attributes

@@ -55,11 +55,20 @@ class AzureAdapter:
         attributes.update(_content_filter_summary(summary.response_json))
         error_code = dig(summary.response_json, "error", "code")
         if error_code == "content_filter":
-            attributes.update(_content_filter_summary({"prompt_filter_results": [
-                {"content_filter_results": dig(summary.response_json, "error", "innererror", "content_filter_result")}
-            ]}))
+            attributes.update(
+                _content_filter_summary(
+                    {
+                        "prompt_filter_results": [
+                            {
+                                "content_filter_results": dig(
+                                    summary.response_json, "error", "innererror", "content_filter_result"
+                                )
+                            }
+                        ]
+                    }
+                )
+            )
         return replace(summary, attributes=attributes)
 
     def error_body(self, status: int, message: str, code: str) -> tuple[bytes, bytes]:
         return openai_error_body(status, message, code)
-

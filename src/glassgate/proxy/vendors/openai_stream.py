@@ -159,9 +159,10 @@ def assemble_responses(chunks: Sequence[bytes]) -> StreamResult:
             result.error = str(payload.get("message") or "error in stream")
             result.error_type = str(payload.get("code") or "error")
         elif kind == "response.failed":
-            error = latest.get("error") if isinstance(latest.get("error"), dict) else {}
-            result.error = str(error.get("message") or "response failed")
-            result.error_type = str(error.get("code") or "response_failed")
+            failure = latest.get("error")
+            failure = failure if isinstance(failure, dict) else {}
+            result.error = str(failure.get("message") or "response failed")
+            result.error_type = str(failure.get("code") or "response_failed")
     if latest.get("status") in (None, "in_progress", "queued") and text_parts:
         latest = dict(latest)
         latest["output"] = [

@@ -16,7 +16,9 @@ CLASSIC = "/openai/deployments/my-gpt4o/chat/completions"
 QUERY = "api-version=2024-10-21"
 SAFE = {"filtered": False, "severity": "safe"}
 FILTER_OK = {"hate": SAFE, "self_harm": SAFE, "sexual": SAFE, "violence": SAFE}
-PROMPT_FILTER = [{"prompt_index": 0, "content_filter_results": {**FILTER_OK, "jailbreak": {"filtered": False, "detected": False}}}]
+PROMPT_FILTER = [
+    {"prompt_index": 0, "content_filter_results": {**FILTER_OK, "jailbreak": {"filtered": False, "detected": False}}}
+]
 CONTENT_FILTER_ERROR = {
     "error": {
         "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
@@ -99,7 +101,9 @@ def test_body_model_wins_over_deployment() -> None:
 
 
 def test_v1_route_has_no_deployment_or_api_version() -> None:
-    summary = ADAPTER.summarize(json_call("/openai/v1/chat/completions", chat_response({}), request={"model": "my-gpt4o"}))
+    summary = ADAPTER.summarize(
+        json_call("/openai/v1/chat/completions", chat_response({}), request={"model": "my-gpt4o"})
+    )
     assert summary.operation == "chat"
     assert summary.model == "my-gpt4o"
     assert summary.attributes == {}
@@ -119,7 +123,11 @@ def test_clean_filter_results_flag_nothing() -> None:
 
 
 def test_output_blocked_by_content_filter() -> None:
-    filters = {**FILTER_OK, "violence": {"filtered": True, "severity": "medium"}, "hate": {"filtered": True, "severity": "high"}}
+    filters = {
+        **FILTER_OK,
+        "violence": {"filtered": True, "severity": "medium"},
+        "hate": {"filtered": True, "severity": "high"},
+    }
     summary = summarize_json(chat_response(filters, finish="content_filter"))
     assert summary.finish_reason == "content_filter"
     assert summary.attributes["azure.content_filter.flagged"] == ["hate", "violence"]
@@ -127,7 +135,9 @@ def test_output_blocked_by_content_filter() -> None:
 
 
 def test_detected_but_not_filtered_is_flagged() -> None:
-    response = chat_response({"protected_material_code": {"filtered": False, "detected": True, "citation": {"URL": "u"}}})
+    response = chat_response(
+        {"protected_material_code": {"filtered": False, "detected": True, "citation": {"URL": "u"}}}
+    )
     response["prompt_filter_results"] = [
         {"prompt_index": 0, "content_filter_results": {"jailbreak": {"filtered": False, "detected": True}}}
     ]
@@ -168,7 +178,10 @@ def test_stream_from_appendix_b() -> None:
     response = summary.response_json
     assert response["id"] == "chatcmpl-abc123"  # the first chunk's empty id does not win
     assert response["created"] == 1735689600
-    assert response["prompt_filter_results"][0]["content_filter_results"]["jailbreak"] == {"filtered": False, "detected": False}
+    assert response["prompt_filter_results"][0]["content_filter_results"]["jailbreak"] == {
+        "filtered": False,
+        "detected": False,
+    }
     choice = response["choices"][0]
     assert choice["message"] == {"role": "assistant", "content": "Hello there!"}
     assert choice["content_filter_results"] == FILTER_OK
@@ -192,19 +205,27 @@ def test_stream_output_filtered_midway() -> None:
 
 
 def test_async_filter_annotation_without_delta() -> None:
-    annotation = {"index": 0, "finish_reason": None, "content_filter_offsets": {"check_offset": 0, "start_offset": 0, "end_offset": 5}}
+    annotation = {
+        "index": 0,
+        "finish_reason": None,
+        "content_filter_offsets": {"check_offset": 0, "start_offset": 0, "end_offset": 5},
+    }
     chunks = [
         chunk([{**annotation, "content_filter_results": {"violence": {"filtered": False, "severity": "low"}}}]),
         chunk([{"index": 0, "delta": {"content": "Hi"}}]),
     ]
     summary = ADAPTER.summarize(wire_call("/openai/v1/chat/completions", chunks))
     assert summary.first_content_chunk == 1
-    assert summary.response_json["choices"][0]["content_filter_results"] == {"violence": {"filtered": False, "severity": "low"}}
+    assert summary.response_json["choices"][0]["content_filter_results"] == {
+        "violence": {"filtered": False, "severity": "low"}
+    }
     assert "azure.content_filter.flagged" not in summary.attributes
 
 
 def test_stream_with_only_the_prompt_filter_chunk() -> None:
-    first = sse({"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": PROMPT_FILTER})
+    first = sse(
+        {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": PROMPT_FILTER}
+    )
     summary = ADAPTER.summarize(wire_call(CLASSIC, [first]))
     assert summary.response_json == {"prompt_filter_results": PROMPT_FILTER, "object": "chat.completion", "choices": []}
     assert summary.response_model is None
@@ -219,7 +240,12 @@ def test_api_version_parsed_from_longer_query() -> None:
 def test_error_body_is_the_openai_shape() -> None:
     body, content_type = ADAPTER.error_body(401, "invalid key", "invalid_api_key")
     assert content_type == b"application/json"
-    assert json.loads(body)["error"] == {"message": "invalid key", "type": "authentication_error", "param": None, "code": "invalid_api_key"}
+    assert json.loads(body)["error"] == {
+        "message": "invalid key",
+        "type": "authentication_error",
+        "param": None,
+        "code": "invalid_api_key",
+    }
 
 
 @pytest.mark.xfail(

@@ -114,8 +114,14 @@ def test_usage_from_ignores_non_integers() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"error": {"message": "Rate limit", "type": "requests", "code": "rate_limit_exceeded"}}, ("Rate limit", "rate_limit_exceeded")),
-        ({"error": {"message": "Bad", "type": "invalid_request_error", "code": None}}, ("Bad", "invalid_request_error")),
+        (
+            {"error": {"message": "Rate limit", "type": "requests", "code": "rate_limit_exceeded"}},
+            ("Rate limit", "rate_limit_exceeded"),
+        ),
+        (
+            {"error": {"message": "Bad", "type": "invalid_request_error", "code": None}},
+            ("Bad", "invalid_request_error"),
+        ),
         ({"error": {"type": "server_error"}}, ("error", "server_error")),
         ({"error": "plain text"}, ("plain text", None)),
         ({"error": None}, (None, None)),
@@ -160,7 +166,7 @@ def test_finish_reason_of_chat(response: object, reason: str | None) -> None:
 
 def test_shrink_embeddings_describes_vectors() -> None:
     packed = base64.b64encode(struct.pack("<5f", 0.1, 0.2, 0.3, 0.4, 0.5)).decode()
-    response = {
+    response: dict[str, Any] = {
         "object": "list",
         "data": [
             {"object": "embedding", "index": 0, "embedding": [0.25, -0.5, 0.125]},
@@ -197,12 +203,19 @@ def test_adapter_registration() -> None:
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(400, "invalid_request_error"), (401, "authentication_error"), (404, "invalid_request_error"), (502, "server_error")],
+    [
+        (400, "invalid_request_error"),
+        (401, "authentication_error"),
+        (404, "invalid_request_error"),
+        (502, "server_error"),
+    ],
 )
 def test_error_body_has_the_openai_shape(status: int, kind: str) -> None:
     body, content_type = ADAPTER.error_body(status, "no such upstream", "glassgate_error")
     assert content_type == b"application/json"
-    assert json.loads(body) == {"error": {"message": "no such upstream", "type": kind, "param": None, "code": "glassgate_error"}}
+    assert json.loads(body) == {
+        "error": {"message": "no such upstream", "type": kind, "param": None, "code": "glassgate_error"}
+    }
 
 
 # --- non-streamed calls -----------------------------------------------------------------------
@@ -249,7 +262,9 @@ def test_embeddings_are_shrunk_and_usage_kept() -> None:
         "model": "text-embedding-3-small",
         "usage": {"prompt_tokens": 3, "total_tokens": 3},
     }
-    summary = ADAPTER.summarize(json_call("/v1/embeddings", response, request={"model": "text-embedding-3-small", "input": "x"}))
+    summary = ADAPTER.summarize(
+        json_call("/v1/embeddings", response, request={"model": "text-embedding-3-small", "input": "x"})
+    )
     assert summary.operation == "embeddings"
     assert summary.usage == Usage(input_tokens=3, output_tokens=0)
     assert summary.response_json["data"][0]["embedding"] == "<float vector, 4 dims>"
@@ -257,7 +272,9 @@ def test_embeddings_are_shrunk_and_usage_kept() -> None:
 
 
 def test_http_error_with_openai_error_body() -> None:
-    body = {"error": {"message": "Rate limit reached", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}
+    body = {
+        "error": {"message": "Rate limit reached", "type": "requests", "param": None, "code": "rate_limit_exceeded"}
+    }
     summary = ADAPTER.summarize(json_call(CHAT, body, request=CHAT_REQUEST, status=429))
     assert summary.error == "Rate limit reached"
     assert summary.error_type == "rate_limit_exceeded"
@@ -376,8 +393,14 @@ def test_tool_call_arguments_are_joined_per_index() -> None:
 def test_n_greater_than_one_keeps_choices_apart() -> None:
     chunks = [chunk([{"index": i, "delta": {"role": "assistant", "content": ""}}]) for i in (0, 1)]
     for piece in ("Hel", "lo"):
-        chunks += [chunk([{"index": 1, "delta": {"content": piece.upper()}}]), chunk([{"index": 0, "delta": {"content": piece}}])]
-    chunks += [chunk([{"index": 1, "delta": {}, "finish_reason": "length"}]), chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}])]
+        chunks += [
+            chunk([{"index": 1, "delta": {"content": piece.upper()}}]),
+            chunk([{"index": 0, "delta": {"content": piece}}]),
+        ]
+    chunks += [
+        chunk([{"index": 1, "delta": {}, "finish_reason": "length"}]),
+        chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+    ]
     summary = summarize(CHAT, chunks, request={**CHAT_REQUEST, "n": 2})
     choices = summary.response_json["choices"]
     assert [choice["index"] for choice in choices] == [0, 1]
@@ -424,7 +447,7 @@ def test_error_inside_stream_without_message() -> None:
 
 
 def test_stream_cut_before_the_end() -> None:
-    summary = summarize(CHAT, OPENAI_CHAT_STREAM[:3] + [OPENAI_CHAT_STREAM[3][:40]], request=CHAT_REQUEST)
+    summary = summarize(CHAT, [*OPENAI_CHAT_STREAM[:3], OPENAI_CHAT_STREAM[3][:40]], request=CHAT_REQUEST)
     assert message_of(summary)["content"] == "Hello "
     assert summary.finish_reason is None
     assert summary.usage == Usage()
@@ -455,7 +478,9 @@ def test_empty_stream() -> None:
 def test_legacy_completions_stream() -> None:
     def text_chunk(text: str, finish: str | None = None) -> bytes:
         choice = {"text": text, "index": 0, "logprobs": None, "finish_reason": finish}
-        return sse({"id": "cmpl-1", "object": "text_completion", "model": "gpt-3.5-turbo-instruct", "choices": [choice]})
+        return sse(
+            {"id": "cmpl-1", "object": "text_completion", "model": "gpt-3.5-turbo-instruct", "choices": [choice]}
+        )
 
     chunks = [text_chunk(""), text_chunk("Hel"), text_chunk("lo"), text_chunk("", "length"), b"data: [DONE]\n\n"]
     summary = summarize("/v1/completions", chunks, request={"model": "gpt-3.5-turbo-instruct", "prompt": "x"})
@@ -467,12 +492,17 @@ def test_legacy_completions_stream() -> None:
 
 
 MALFORMED_CHAT_STREAMS = [
-    pytest.param([chunk([{"index": 0, "delta": {"content": "a"}}]), chunk([{"index": None, "delta": {"content": "b"}}])], id="index-null"),
+    pytest.param(
+        [chunk([{"index": 0, "delta": {"content": "a"}}]), chunk([{"index": None, "delta": {"content": "b"}}])],
+        id="index-null",
+    ),
     pytest.param([chunk([{"index": 0, "delta": {}}]), chunk([{"index": "1", "delta": {}}])], id="index-string"),
     pytest.param([chunk([{"index": [], "delta": {}}])], id="index-unhashable"),
     pytest.param([sse({"choices": 5})], id="choices-number"),
     pytest.param([chunk([{"index": 0, "delta": {"tool_calls": 7}}])], id="tool-calls-number"),
-    pytest.param([chunk([{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"name": 5}}]}}])], id="name-number"),
+    pytest.param(
+        [chunk([{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"name": 5}}]}}])], id="name-number"
+    ),
 ]
 
 
@@ -605,7 +635,10 @@ def test_responses_function_call_stream() -> None:
 
 
 def test_responses_refusal_delta_counts_as_content() -> None:
-    chunks = [typed("response.created", 0, response={"status": "in_progress"}), typed("response.refusal.delta", 1, delta="No")]
+    chunks = [
+        typed("response.created", 0, response={"status": "in_progress"}),
+        typed("response.refusal.delta", 1, delta="No"),
+    ]
     assert summarize(RESPONSES, chunks).first_content_chunk == 1
 
 
@@ -618,5 +651,8 @@ def test_assemble_responses_ignores_garbage() -> None:
 
 def test_assemble_chat_direct_text_completion_flag() -> None:
     result = assemble_chat([sse({"choices": [{"index": 0, "text": "x"}]})], text_completion=True)
-    assert result.response == {"object": "text_completion", "choices": [{"index": 0, "text": "x", "finish_reason": None}]}
+    assert result.response == {
+        "object": "text_completion",
+        "choices": [{"index": 0, "text": "x", "finish_reason": None}],
+    }
     assert result.first_content_chunk == 0

@@ -27,17 +27,17 @@ _OPENAI_HEAD = (
 
 # "openai chat stream include_usage"
 OPENAI_CHAT_STREAM: list[bytes] = [
-    _OPENAI_HEAD
-    + b'"choices": [{"index": 0, "delta": {"role": "assistant", "content": "", "refusal": null}, '
+    _OPENAI_HEAD + b'"choices": [{"index": 0, "delta": {"role": "assistant", "content": "", "refusal": null}, '
     b'"logprobs": null, "finish_reason": null}], "usage": null}\n\n',
-    _OPENAI_HEAD
-    + b'"choices": [{"index": 0, "delta": {"content": "Hel"}, "logprobs": null, "finish_reason": null}], "usage": null}\n\n',
-    _OPENAI_HEAD
-    + b'"choices": [{"index": 0, "delta": {"content": "lo "}, "logprobs": null, "finish_reason": null}], "usage": null}\n\n',
+    _OPENAI_HEAD + b'"choices": [{"index": 0, "delta": {"content": "Hel"}, "logprobs": null, "finish_reason": null}], '
+    b'"usage": null}\n\n',
+    _OPENAI_HEAD + b'"choices": [{"index": 0, "delta": {"content": "lo "}, "logprobs": null, "finish_reason": null}], '
+    b'"usage": null}\n\n',
     _OPENAI_HEAD
     + b'"choices": [{"index": 0, "delta": {"content": "there!"}, "logprobs": null, "finish_reason": null}], '
     b'"usage": null}\n\n',
-    _OPENAI_HEAD + b'"choices": [{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}], "usage": null}\n\n',
+    _OPENAI_HEAD
+    + b'"choices": [{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}], "usage": null}\n\n',
     _OPENAI_HEAD + b'"choices": [], ' + _USAGE + b"}\n\n",
     b"data: [DONE]\n\n",
 ]
@@ -52,7 +52,11 @@ _AZURE_HEAD = (
 AZURE_CHAT_STREAM: list[bytes] = [
     b'data: {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": '
     b'[{"prompt_index": 0, "content_filter_results": {"hate": ' + _SAFE + b', "jailbreak": '
-    b'{"filtered": false, "detected": false}, "self_harm": ' + _SAFE + b', "sexual": ' + _SAFE + b', "violence": '
+    b'{"filtered": false, "detected": false}, "self_harm": '
+    + _SAFE
+    + b', "sexual": '
+    + _SAFE
+    + b', "violence": '
     + _SAFE
     + b"}}]}\n\n",
     _AZURE_HEAD + b'"choices": [{"index": 0, "delta": {"role": "assistant", "content": "", "refusal": null}, '
@@ -62,7 +66,7 @@ AZURE_CHAT_STREAM: list[bytes] = [
     _AZURE_HEAD + b'"choices": [{"index": 0, "delta": {"content": "lo "}, "logprobs": null, "finish_reason": null, '
     b'"content_filter_results": {}}]}\n\n',
     _AZURE_HEAD + b'"choices": [{"index": 0, "delta": {"content": "there!"}, "logprobs": null, "finish_reason": null, '
-    b'"content_filter_results": {"hate": ' + _SAFE + b', "self_harm": ' + _SAFE + b', "sexual": ' + _SAFE + b', '
+    b'"content_filter_results": {"hate": ' + _SAFE + b', "self_harm": ' + _SAFE + b', "sexual": ' + _SAFE + b", "
     b'"violence": ' + _SAFE + b"}}]}\n\n",
     _AZURE_HEAD + b'"choices": [{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop", '
     b'"content_filter_results": {}}]}\n\n',
@@ -148,9 +152,11 @@ RESPONSES_STREAM: list[bytes] = [
 ]
 
 
-def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+def chunk(choices: list[Any], **extra: Any) -> bytes:
     """One `chat.completion.chunk` event."""
-    return sse({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices, **extra})
+    return sse(
+        {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices, **extra}
+    )
 
 
 def wire_call(

@@ -1,0 +1,314 @@
+"""Unit tests for `glassgate.tracing.writer.SpanWriter` with an in-memory inserter (no database)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from glassgate.config import TracingSettings
+from glassgate.proxy.exchange import Exchange
+from glassgate.tracing.span import Span
+from glassgate.tracing.writer import SpanWriter
+
+_real_sleep = asyncio.sleep
+
+
+class FakeInserter:
+    """Records every batch it is given; raises OSError for the first `failures` calls."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.calls = 0
+        self.batches: list[list[Span]] = []
+
+    async def __call__(self, spans: Sequence[Span]) -> None:
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise OSError("connection refused")
+        self.batches.append(list(spans))
+
+    @property
+    def span_ids(self) -> list[str]:
+        return [span.span_id for batch in self.batches for span in batch]
+
+
+class StuckInserter:
+    """Never returns, like a database that accepted the connection and then went silent."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    async def __call__(self, spans: Sequence[Span]) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+
+
+def make_exchange(
+    number: int = 0, *, request_body: bytes = b"", captured_bytes: int = 0, vendor: str = "openai"
+) -> Exchange:
+    return Exchange(
+        span_id=f"{number:016x}",
+        upstream="openai",
+        vendor=vendor,
+        method="GET",
+        path="/v1/models",
+        query="",
+        started_at=1735689600.0,
+        request_body=request_body,
+        status=200,
+        response_headers={"content-type": "application/json"},
+        chunks=[b'{"data": []}'],
+        chunk_times=[0.01],
+        captured_bytes=captured_bytes,
+        ended_at=0.02,
+    )
+
+
+def settings(queue_size: int = 100, batch_size: int = 10, flush_interval_ms: int = 60_000) -> TracingSettings:
+    return TracingSettings(queue_size=queue_size, batch_size=batch_size, flush_interval_ms=flush_interval_ms)
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await _real_sleep(0.001)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Make the writer's backoff instant and record each delay it asked for."""
+    recorded: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        recorded.append(delay)
+        await _real_sleep(0)
+
+    # The writer calls `asyncio.sleep` through the module, so this patches its backoff for this test only.
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    return recorded
+
+
+# --- submit: the bounded queue ----------------------------------------------------------------
+
+
+def test_submit_queues_without_a_running_writer() -> None:
+    writer = SpanWriter(FakeInserter(), settings())
+    for number in range(3):
+        writer.submit(make_exchange(number))
+    assert writer.depth == 3
+    assert writer.counters.queued == 3
+    assert writer.counters.dropped == 0
+
+
+def test_full_queue_by_count_drops_and_counts() -> None:
+    writer = SpanWriter(FakeInserter(), settings(queue_size=2))
+    for number in range(5):
+        writer.submit(make_exchange(number))
+    assert writer.depth == 2
+    assert writer.counters.queued == 2
+    assert writer.counters.dropped == 3
+
+
+def test_full_queue_by_bytes_drops_and_counts() -> None:
+    writer = SpanWriter(FakeInserter(), settings(), max_queued_bytes=100)
+    writer.submit(make_exchange(0, request_body=b"x" * 20, captured_bytes=40))  # 60 bytes
+    writer.submit(make_exchange(1, request_body=b"x" * 20, captured_bytes=40))  # 120 > 100: dropped
+    writer.submit(make_exchange(2, captured_bytes=40))  # exactly 100: fits
+    writer.submit(make_exchange(3, request_body=b"x"))  # 101: dropped
+    assert writer.depth == 2
+    assert writer.counters.dropped == 2
+    assert writer.counters.queued == 2
+
+
+def test_drop_warning_is_rate_limited(caplog: pytest.LogCaptureFixture) -> None:
+    writer = SpanWriter(FakeInserter(), settings(queue_size=1))
+    with caplog.at_level(logging.WARNING, logger="glassgate.tracing.writer"):
+        for number in range(4):
+            writer.submit(make_exchange(number))
+    warnings = [record for record in caplog.records if "trace queue full" in record.getMessage()]
+    assert len(warnings) == 1
+    assert writer.counters.dropped == 3
+
+
+# --- the writing task -------------------------------------------------------------------------
+
+
+async def test_stop_without_start_keeps_the_queue() -> None:
+    inserter = FakeInserter()
+    writer = SpanWriter(inserter, settings())
+    writer.submit(make_exchange())
+    await writer.stop()
+    assert inserter.calls == 0
+    assert writer.depth == 1
+
+
+async def test_stop_drains_everything_in_batches() -> None:
+    inserter = FakeInserter()
+    writer = SpanWriter(inserter, settings(batch_size=3))
+    for number in range(7):
+        writer.submit(make_exchange(number))
+    writer.start()
+    await writer.stop()
+    assert [len(batch) for batch in inserter.batches] == [3, 3, 1]
+    assert inserter.span_ids == [f"{number:016x}" for number in range(7)]
+    assert writer.counters.written == 7
+    assert writer.depth == 0
+
+
+async def test_spans_are_built_from_the_exchanges() -> None:
+    inserter = FakeInserter()
+    writer = SpanWriter(inserter, settings())
+    writer.submit(make_exchange(42))
+    writer.start()
+    await writer.stop()
+    [span] = inserter.batches[0]
+    assert span.span_id == "000000000000002a"
+    assert (span.vendor, span.operation, span.status, span.http_status) == ("openai", "generic", "ok", 200)
+    assert span.response_body == {"data": []}
+
+
+async def test_a_full_batch_wakes_the_writer_before_the_interval() -> None:
+    inserter = FakeInserter()
+    writer = SpanWriter(inserter, settings(batch_size=2, flush_interval_ms=60_000))
+    writer.start()
+    await _real_sleep(0.01)
+    writer.submit(make_exchange(0))
+    writer.submit(make_exchange(1))
+    await wait_until(lambda: writer.counters.written == 2)
+    assert [len(batch) for batch in inserter.batches] == [2]
+    await writer.stop()
+
+
+async def test_a_partial_batch_waits_for_the_interval() -> None:
+    inserter = FakeInserter()
+    writer = SpanWriter(inserter, settings(batch_size=10, flush_interval_ms=60_000))
+    writer.start()
+    await _real_sleep(0.01)
+    writer.submit(make_exchange(0))
+    await _real_sleep(0.05)
+    assert inserter.calls == 0
+    await writer.stop()
+    assert writer.counters.written == 1
+
+
+async def test_a_short_interval_flushes_a_partial_batch() -> None:
+    inserter = FakeInserter()
+    writer = SpanWriter(inserter, settings(batch_size=100, flush_interval_ms=5))
+    writer.start()
+    await _real_sleep(0.01)
+    writer.submit(make_exchange(0))
+    await wait_until(lambda: writer.counters.written == 1)
+    assert inserter.span_ids == ["0000000000000000"]
+    await writer.stop()
+
+
+async def test_written_exchanges_free_their_bytes() -> None:
+    writer = SpanWriter(FakeInserter(), settings(batch_size=1, flush_interval_ms=5), max_queued_bytes=100)
+    writer.start()
+    writer.submit(make_exchange(0, captured_bytes=60))
+    await wait_until(lambda: writer.counters.written == 1)
+    writer.submit(make_exchange(1, captured_bytes=60))
+    assert writer.counters.dropped == 0
+    await writer.stop()
+    assert writer.counters.written == 2
+
+
+async def test_capture_failure_costs_one_span_not_the_writer() -> None:
+    inserter = FakeInserter()
+    writer = SpanWriter(inserter, settings())
+    writer.submit(make_exchange(0, vendor="no-such-vendor"))
+    writer.submit(make_exchange(1))
+    writer.start()
+    await writer.stop()
+    assert writer.counters.capture_failed == 1
+    assert writer.counters.written == 1
+    assert inserter.span_ids == ["0000000000000001"]
+
+
+async def test_insert_failure_retries_the_same_batch_with_backoff(sleeps: list[float]) -> None:
+    inserter = FakeInserter(failures=3)
+    writer = SpanWriter(inserter, settings(batch_size=5))
+    writer.submit(make_exchange(0))
+    writer.submit(make_exchange(1))
+    writer.start()
+    await wait_until(lambda: writer.counters.written == 2)
+    assert sleeps == [0.1, 0.2, 0.4]
+    assert writer.counters.write_failures == 3
+    assert inserter.calls == 4
+    assert inserter.span_ids == ["0000000000000000", "0000000000000001"]
+    await writer.stop()
+
+
+async def test_backoff_is_capped(sleeps: list[float]) -> None:
+    inserter = FakeInserter(failures=8)
+    writer = SpanWriter(inserter, settings())
+    writer.submit(make_exchange(0))
+    writer.start()
+    await wait_until(lambda: writer.counters.written == 1)
+    assert sleeps == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0]
+    await writer.stop()
+
+
+async def test_backoff_resets_after_a_success(sleeps: list[float]) -> None:
+    inserter = FakeInserter(failures=2)
+    writer = SpanWriter(inserter, settings(flush_interval_ms=5))
+    writer.submit(make_exchange(0))
+    writer.start()
+    await wait_until(lambda: writer.counters.written == 1)
+    inserter.failures = 1
+    writer.submit(make_exchange(1))
+    await wait_until(lambda: writer.counters.written == 2)
+    assert sleeps == [0.1, 0.2, 0.1]
+    await writer.stop()
+
+
+async def test_gives_up_at_shutdown_when_the_database_stays_down(sleeps: list[float]) -> None:
+    inserter = FakeInserter(failures=1_000)
+    writer = SpanWriter(inserter, settings())
+    writer.submit(make_exchange(0))
+    writer.submit(make_exchange(1))
+    writer.start()
+    await writer.stop(timeout_s=5.0)
+    assert writer.counters.written == 0
+    assert writer.counters.write_failures == 4
+    assert inserter.calls == 4
+    assert len(sleeps) == 3
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "BUG: tracing.writer.SpanWriter._run decides to give up at shutdown with `self._stopping and "
+        "self.counters.write_failures > 3`, but write_failures counts failures over the writer's whole life. "
+        "After 4 failed inserts during normal running (since recovered), a single transient failure during stop() "
+        "abandons the queued spans without any retry: written stays 1 instead of 2."
+    ),
+)
+async def test_earlier_outages_do_not_shorten_the_shutdown_retries(sleeps: list[float]) -> None:
+    inserter = FakeInserter(failures=4)
+    writer = SpanWriter(inserter, settings())
+    writer.submit(make_exchange(0))
+    writer.start()
+    await wait_until(lambda: writer.counters.written == 1)  # recovered after 4 failures
+    inserter.failures = 1  # one transient failure during shutdown
+    writer.submit(make_exchange(1))
+    await writer.stop(timeout_s=5.0)
+    assert writer.counters.written == 2
+
+
+async def test_stop_timeout_cancels_a_stuck_writer() -> None:
+    inserter = StuckInserter()
+    writer = SpanWriter(inserter, settings())
+    writer.submit(make_exchange(0))
+    writer.start()
+    await writer.stop(timeout_s=0.05)
+    await wait_until(lambda: inserter.cancelled)
+    assert writer.counters.written == 0
