@@ -21,7 +21,7 @@ import pytest
 import trustme
 
 from tests.fakes.vendor_server import FakeEntra, FakeVendor, ServerThread
-from tests.harness import ADMIN_TOKEN, GlassgateProcess, create_database, start_glassgate
+from tests.harness import ADMIN_TOKEN, GlassgateProcess, create_database, free_port, start_glassgate
 
 HELD_UPSTREAM_KEY = "sk-upstream-held-by-glassgate"
 CLIENT_VENDOR_KEY = "sk-client-own-key"
@@ -56,10 +56,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
         "data_dir": str(workdir / "data"),
         "database_url": database_url,
         "admin_token": ADMIN_TOKEN,
-        "proxy": {"max_body_bytes": 1024 * 1024, "drain_timeout_s": 5},
+        "proxy": {"max_body_bytes": 1024 * 1024, "drain_timeout_s": 5, "read_timeout_s": 2, "connect_timeout_s": 2},
         "tracing": {"flush_interval_ms": 10},
         "upstreams": {
             "openai": {"vendor": "openai", "url": vendor_server.url},
+            "dead": {"vendor": "openai", "url": f"http://127.0.0.1:{free_port()}/v1"},
             "azure": {"vendor": "azure", "url": vendor_server.url},
             "openai-held": {
                 "vendor": "openai",

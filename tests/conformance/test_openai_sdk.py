@@ -296,3 +296,27 @@ def test_old_azure_sdk_sends_both_key_headers_unchanged(stack: Stack, monkeypatc
     received = stack.vendor.last()
     assert received.header("api-key") == CLIENT_VENDOR_KEY
     assert received.header("authorization") == f"Bearer {CLIENT_VENDOR_KEY}"
+
+
+def test_unreachable_upstream_is_a_vendor_shaped_502(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{stack.glassgate.url}/dead")
+    monkeypatch.setenv("OPENAI_API_KEY", CLIENT_VENDOR_KEY)
+    client = openai.OpenAI(max_retries=0)
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert caught.value.status_code == 502
+    assert "upstream 'dead' could not be reached" in caught.value.message
+    span = span_for(stack, caught.value.response.headers)
+    assert span["status"] == "error" and span["attributes"]["error.type"] == "upstream_unreachable"
+
+
+def test_upstream_read_timeout_is_a_vendor_shaped_504(
+    stack: Stack, vendor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = sdk_client(vendor, stack, monkeypatch).with_options(max_retries=0)
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="hang", messages=MESSAGES)
+    assert caught.value.status_code == 504
+    assert "timed out" in caught.value.message
+    span = span_for(stack, caught.value.response.headers)
+    assert span["status"] == "error" and span["attributes"]["error.type"] == "upstream_timeout"

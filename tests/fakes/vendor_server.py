@@ -8,6 +8,7 @@ one field every SDK call lets a test set:
     error-400, rate-limited, server-error   the vendor's error shapes and headers
     cut-stream                              two chunks, then the connection drops
     slow-stream                             40 chunks 50 ms apart (for client disconnects)
+    hang                                    no answer for 5 s (for read timeouts)
     filtered (Azure)                        a content-filter 400
 """
 
@@ -114,6 +115,8 @@ class FakeVendor:
                 fx.error(500, "The server had an error.", "server_error", None),
                 {"x-should-retry": "false"},
             )
+        if model == "hang":
+            await asyncio.sleep(5)  # longer than the proxy's read timeout in the tests
         if azure and model == "filtered":
             return await self._json(request, record, 400, fx.AZURE_CONTENT_FILTER_ERROR)
         if path.endswith("/chat/completions"):

@@ -58,6 +58,29 @@ def _body_value(raw: bytes, parsed: Any, limit_note: bool) -> Any:
     return text + "\n[truncated]" if limit_note else text
 
 
+def fallback_span(exchange: Exchange, failure: BaseException) -> Span:
+    """What is known without the vendor parser, when it failed: never record nothing."""
+    trace_id, parent = trace_ids(exchange)
+    return Span(
+        span_id=exchange.span_id,
+        trace_id=trace_id,
+        parent_span_id=parent,
+        project=exchange.project,
+        kind="llm",
+        status="error" if exchange.status >= 400 or exchange.outcome is not Outcome.COMPLETED else "ok",
+        started_at=datetime.fromtimestamp(exchange.started_at, UTC),
+        upstream=exchange.upstream,
+        vendor=exchange.vendor,
+        operation="unparsed",
+        http_status=exchange.status or None,
+        latency_ms=round((exchange.ended_at or 0.0) * 1000.0, 3),
+        key_id=exchange.key_id,
+        error=exchange.error,
+        request_body=exchange.request_body.decode("utf-8", errors="replace") or None,
+        attributes={"capture_error": f"{type(failure).__name__}: {failure}"[:500], "http.path": exchange.path},
+    )
+
+
 def build_span(exchange: Exchange) -> Span:
     """Summarise the call with its vendor's adapter and assemble the stored record."""
     adapter = get_adapter(exchange.vendor)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from glassgate.config import TracingSettings
 from glassgate.proxy.exchange import Exchange
-from glassgate.tracing.capture import build_span
+from glassgate.tracing.capture import build_span, fallback_span
 from glassgate.tracing.span import Span
 
 log = logging.getLogger(__name__)
@@ -124,9 +124,12 @@ class SpanWriter:
             self._queued_bytes -= exchange.captured_bytes + len(exchange.request_body)
             try:
                 batch.append(build_span(exchange))
-            except Exception:  # a parser bug must cost one span, never the writer
+            except Exception as exc:  # a parser bug must cost the details of one span, never the span
                 self.counters.capture_failed += 1
-                log.exception("could not build a span for %s %s", exchange.upstream, exchange.path)
+                log.exception(
+                    "could not parse the call to %s %s; storing it unparsed", exchange.upstream, exchange.path
+                )
+                batch.append(fallback_span(exchange, exc))
         return batch
 
 
