@@ -14,7 +14,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from yarl import URL
 
@@ -65,6 +75,17 @@ class AzureServicePrincipalAuth(_Frozen):
 
 
 UpstreamAuth = Annotated[PassthroughAuth | StaticKeyAuth | AzureServicePrincipalAuth, Field(discriminator="type")]
+
+
+def _check_upstream_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", name):
+        raise ValueError(f"upstream name {name!r} must be lower-case letters, digits, '-' or '_'")
+    if name in RESERVED_SEGMENTS:
+        raise ValueError(f"upstream name {name!r} is reserved ({', '.join(sorted(RESERVED_SEGMENTS))})")
+    return name
+
+
+UpstreamName = Annotated[str, AfterValidator(_check_upstream_name)]
 
 
 class UpstreamConfig(_Frozen):
@@ -123,19 +144,9 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(default=None, description="Bearer token for /api; generated if absent.")
     host: str = "127.0.0.1"
     port: int = Field(default=4000, ge=0, le=65535)
-    upstreams: dict[str, UpstreamConfig] = Field(default_factory=dict)
+    upstreams: dict[UpstreamName, UpstreamConfig] = Field(default_factory=dict)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
-
-    @field_validator("upstreams")
-    @classmethod
-    def _upstream_names(cls, value: dict[str, UpstreamConfig]) -> dict[str, UpstreamConfig]:
-        for name in value:
-            if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", name):
-                raise ValueError(f"upstream name {name!r} must be lower-case letters, digits, '-' or '_'")
-            if name in RESERVED_SEGMENTS:
-                raise ValueError(f"upstream name {name!r} is reserved ({', '.join(sorted(RESERVED_SEGMENTS))})")
-        return value
 
     @field_validator("database_url")
     @classmethod
@@ -168,10 +179,11 @@ def interpolate_env(value: Any, environ: Mapping[str, str]) -> Any:
 
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
-            if name in environ:
-                return environ[name]
-            if default is not None:
-                return default
+            value = environ.get(name)
+            if default is not None and not value:
+                return default  # as in the shell: `:-` also replaces an empty value
+            if value is not None:
+                return value
             raise ConfigError(f"config refers to ${{{name}}}, which is not set in the environment")
 
         return _ENV_REFERENCE.sub(substitute, value)
@@ -207,18 +219,39 @@ def describe_validation_error(error: ValidationError) -> str:
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
-def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
-    """Build `Settings` from a YAML file (or `GLASSGATE_CONFIG`, or ./glassgate.yaml), env and overrides."""
+def _validate_flag(name: str, value: Any) -> Any:
+    field = Settings.model_fields[name]
+    try:
+        # The field's type with its own constraints (ge/le, validators), built at run time.
+        field_type: Any = Annotated[field.annotation, field]
+        return TypeAdapter[Any](field_type).validate_python(value)
+    except ValidationError as exc:
+        problems = "\n  ".join(f"{name}: {problem['msg']}" for problem in exc.errors())
+        raise ConfigError(f"invalid configuration:\n  {problems}") from None
+
+
+def load_settings(
+    config_path: Path | None = None, *, host: str | None = None, port: int | None = None, **values_like_file: Any
+) -> Settings:
+    """Build `Settings` from a YAML file (or `GLASSGATE_CONFIG`, or ./glassgate.yaml) and the environment.
+
+    `values_like_file` stand in for the file's top-level fields (the environment still beats
+    them); `host` and `port` are command-line flags and beat everything.
+    """
     if config_path is None and os.environ.get("GLASSGATE_CONFIG"):
         config_path = Path(os.environ["GLASSGATE_CONFIG"])
     if config_path is None and Path("glassgate.yaml").is_file():
         config_path = Path("glassgate.yaml")
     values = read_config_file(config_path, os.environ) if config_path is not None else {}
-    values.update({key: value for key, value in overrides.items() if value is not None})
-    has_env_upstreams = any(key.startswith("GLASSGATE_UPSTREAMS") for key in os.environ)
+    values.update({key: value for key, value in values_like_file.items() if value is not None})
+    # pydantic-settings matches variable names case-insensitively; so must this check.
+    has_env_upstreams = any(key.upper().startswith("GLASSGATE_UPSTREAMS") for key in os.environ)
     if "upstreams" not in values and not has_env_upstreams:
         values["upstreams"] = default_upstreams()
     try:
-        return Settings(**values)
+        settings = Settings(**values)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+    flags = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
+    # Revalidating the whole object would let the environment win again: check each flag alone.
+    return settings.model_copy(update={name: _validate_flag(name, value) for name, value in flags.items()})

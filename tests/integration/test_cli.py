@@ -88,3 +88,21 @@ def test_migrate_and_issue_keys(tmp_path: Path, database_url: str) -> None:
     issued = json.loads(first.stdout)
     assert issued["key"].startswith("gg-") and issued["project"] == "p1"
     assert second.stdout.strip().startswith("gg-") and second.stdout.strip() != issued["key"]
+
+
+def test_replicas_migrating_at_once_do_not_collide(tmp_path: Path, postgres_url: str) -> None:
+    from tests.harness import create_database
+
+    url = create_database(postgres_url, "concurrent_migrations")
+    env = {"GLASSGATE_DATABASE_URL": url, "GLASSGATE_DATA_DIR": str(tmp_path)}
+    import os
+
+    process_env = {**os.environ, **env}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "glassgate", "db", "migrate"], cwd=tmp_path, env=process_env, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    outputs = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs

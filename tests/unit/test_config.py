@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -35,7 +36,7 @@ def write_config(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
     return path
 
 
-def config_error(path: Path | None = None, **overrides: object) -> str:
+def config_error(path: Path | None = None, **overrides: Any) -> str:
     with pytest.raises(ConfigError) as info:
         load_settings(path, **overrides)
     return str(info.value)
@@ -129,15 +130,6 @@ def test_interpolation_empty_default() -> None:
     assert interpolate_env("a${NOTHING:-}b", {}) == "ab"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "BUG: config.interpolate_env treats `${NAME:-default}` like `${NAME-default}`: when NAME is set "
-        "to the empty string it substitutes '' instead of the default (shell and docker-compose use the "
-        "default for unset OR empty variables)."
-    ),
-)
 def test_interpolation_default_used_when_set_but_empty() -> None:
     assert interpolate_env("${REGION:-westeurope}", {"REGION": ""}) == "westeurope"
 
@@ -238,16 +230,6 @@ def test_environment_upstreams_suppress_the_defaults(monkeypatch: pytest.MonkeyP
     assert list(load_settings().upstreams) == ["mine"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "BUG: config.load_settings detects environment upstreams with a case-sensitive "
-        "`key.startswith('GLASSGATE_UPSTREAMS')`, but pydantic-settings reads GLASSGATE_* case-insensitively: "
-        "`glassgate_upstreams__mine__vendor=anthropic` yields ['anthropic', 'mine', 'openai'] (defaults added) "
-        "while the upper-case spelling yields ['mine']."
-    ),
-)
 def test_lower_case_environment_upstreams_also_suppress_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("glassgate_upstreams__mine__vendor", "anthropic")
     assert list(load_settings().upstreams) == ["mine"]
@@ -393,3 +375,15 @@ def test_settings_are_frozen() -> None:
             setattr(target, field, value)
     assert settings.port == 4000
     assert settings.upstreams["openai"].url == "https://api.openai.com"
+
+
+def test_command_line_flags_beat_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GLASSGATE_PORT", "5000")
+    monkeypatch.setenv("GLASSGATE_HOST", "0.0.0.0")
+    settings = load_settings(port=4100)
+    assert (settings.port, settings.host) == (4100, "0.0.0.0")
+
+
+def test_command_line_flags_are_validated() -> None:
+    with pytest.raises(ConfigError, match="port: Input should be less than or equal to 65535"):
+        load_settings(port=70000)

@@ -44,10 +44,11 @@ def check_rest(rest: bytes) -> None:
     """Refuse dot segments, literal or percent-encoded, and control characters."""
     if b"." in rest or b"%2" in rest.lower():
         for segment in _segments(rest):
-            if segment in _DOT_SEGMENTS:
+            # `..;x` is a dot segment to servers that strip path parameters (Tomcat, Spring).
+            if segment.split(b";", 1)[0] in _DOT_SEGMENTS:
                 raise PathRejected("path must not contain '.' or '..' segments")
-    if any(byte < 0x21 or byte == 0x7F for byte in rest):
-        raise PathRejected("path must not contain spaces or control characters")
+    if any(byte < 0x21 or byte >= 0x7F for byte in rest):
+        raise PathRejected("path must be percent-encoded ASCII, without spaces or control characters")
 
 
 def _segments(rest: bytes) -> list[bytes]:

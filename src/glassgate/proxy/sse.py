@@ -19,34 +19,47 @@ class ServerSentEvent:
     index: int
 
 
+class _Parser:
+    def __init__(self) -> None:
+        self.event_type = ""
+        self.data_lines: list[str] = []
+
+    def line(self, raw: bytes, index: int) -> ServerSentEvent | None:
+        line = raw.decode("utf-8", errors="replace")
+        if not line:
+            # Per the SSE spec, an event without data is not dispatched.
+            event = ServerSentEvent(self.event_type, "\n".join(self.data_lines), index) if self.data_lines else None
+            self.event_type, self.data_lines = "", []
+            return event
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            self.data_lines.append(value)
+        elif name == "event":
+            self.event_type = value
+        return None
+
+
 def parse_events(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
     """Yield every event in the byte chunks, tagging each with the chunk that completed it."""
+    parser = _Parser()
     buffer = b""
-    event_type = ""
-    data_lines: list[str] = []
+    skip_lf = False  # the previous chunk ended in CR: a LF starting this one belongs to it
     index = -1
     for index, chunk in enumerate(chunks):
+        if skip_lf and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        skip_lf = chunk.endswith(b"\r")
         buffer += chunk
         lines = buffer.splitlines(keepends=True)
-        # Keep a last line that has no terminator yet; a lone CR might still become CRLF.
-        buffer = lines.pop() if lines and not lines[-1].endswith((b"\n",)) else b""
+        buffer = lines.pop() if lines and not lines[-1].endswith((b"\n", b"\r")) else b""
         for raw in lines:
-            line = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
-            if not line:
-                if data_lines or event_type:
-                    yield ServerSentEvent(event_type, "\n".join(data_lines), index)
-                event_type, data_lines = "", []
-                continue
-            if line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "data":
-                data_lines.append(value)
-            elif name == "event":
-                event_type = value
-    tail = buffer.rstrip(b"\r\n").decode("utf-8", errors="replace")
-    if tail.startswith("data:"):
-        data_lines.append(tail[5:].lstrip(" "))
-    if data_lines:
-        yield ServerSentEvent(event_type, "\n".join(data_lines), max(index, 0))
+            event = parser.line(raw.rstrip(b"\r\n"), index)
+            if event is not None:
+                yield event
+    if buffer:
+        parser.line(buffer, max(index, 0))
+    if parser.data_lines:
+        yield ServerSentEvent(parser.event_type, "\n".join(parser.data_lines), max(index, 0))

@@ -26,8 +26,8 @@ def decode_body(chunks: list[bytes], encoding: str | None) -> tuple[list[bytes],
     if encoding in ("gzip", "deflate", "x-gzip"):
         decoder = zlib.decompressobj(wbits=47)  # 47: accept gzip and zlib headers
         try:
-            out = [decoder.decompress(chunk) for chunk in chunks]
-            return [piece for piece in out if piece], None
+            # Keep empty pieces: positions must stay aligned with the chunks' arrival times.
+            return [decoder.decompress(chunk) for chunk in chunks], None
         except zlib.error:
             return chunks, f"{encoding} (corrupt)"
     return chunks, encoding
@@ -44,7 +44,7 @@ def status_of(exchange: Exchange, summary: CallSummary) -> SpanStatus:
 def trace_ids(exchange: Exchange) -> tuple[str, str | None]:
     """(trace id, parent span id): the client's W3C trace if it sent one, else a new trace."""
     match = _TRACEPARENT.match(exchange.context_headers.get("traceparent", ""))
-    if match and match.group(1) != "0" * 32:
+    if match and match.group(1) != "0" * 32 and match.group(2) != "0" * 16:  # all-zero ids are invalid (W3C)
         return match.group(1), match.group(2)
     return os.urandom(16).hex(), None
 
@@ -67,7 +67,7 @@ def fallback_span(exchange: Exchange, failure: BaseException) -> Span:
         parent_span_id=parent,
         project=exchange.project,
         kind="llm",
-        status="error" if exchange.status >= 400 or exchange.outcome is not Outcome.COMPLETED else "ok",
+        status=status_of(exchange, CallSummary(operation="unparsed")),
         started_at=datetime.fromtimestamp(exchange.started_at, UTC),
         upstream=exchange.upstream,
         vendor=exchange.vendor,

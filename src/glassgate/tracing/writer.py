@@ -89,6 +89,7 @@ class SpanWriter:
 
     async def _run(self) -> None:
         backoff = 0.1
+        failures_while_stopping = 0
         batch: list[Span] = []
         while True:
             if not batch:
@@ -107,7 +108,8 @@ class SpanWriter:
             except Exception as exc:  # noqa: BLE001 -- any failure of the injected inserter means "not written yet"
                 self.counters.write_failures += 1
                 log.warning("writing %d spans failed (%s); retrying in %.1fs", len(batch), _brief(exc), backoff)
-                if self._stopping and self.counters.write_failures > 3:
+                failures_while_stopping += self._stopping
+                if failures_while_stopping > 3:
                     log.error("giving up on %d spans at shutdown: database unavailable", len(batch) + len(self._queue))
                     return
                 await asyncio.sleep(backoff)

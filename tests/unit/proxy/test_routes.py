@@ -105,3 +105,14 @@ def test_empty_rest_passes_the_check() -> None:
 
 def test_path_rejected_is_a_value_error() -> None:
     assert issubclass(PathRejected, ValueError)
+
+
+@pytest.mark.parametrize("rest", [b"/v1/..;/admin", b"/v1/.;x/models", b"/v1/%2e%2e;jsessionid=1/x"])
+def test_dot_segments_with_path_parameters_are_refused(rest: bytes) -> None:
+    with pytest.raises(PathRejected):
+        check_rest(rest)
+
+
+def test_non_ascii_bytes_are_refused() -> None:
+    with pytest.raises(PathRejected, match="percent-encoded ASCII"):
+        check_rest("/v1/models/é".encode())

@@ -27,8 +27,9 @@ def deployment_of(path: str) -> str | None:
 def _content_filter_summary(response: object) -> dict[str, object]:
     """Which Azure filter categories fired, for a quick look without opening the body."""
     flagged: set[str] = set()
-    groups = list(dig(response, "prompt_filter_results") or [])
-    groups += [choice for choice in (dig(response, "choices") or []) if isinstance(choice, dict)]
+    prompt_results, choices = dig(response, "prompt_filter_results"), dig(response, "choices")
+    groups = list(prompt_results) if isinstance(prompt_results, list) else []
+    groups += [choice for choice in choices if isinstance(choice, dict)] if isinstance(choices, list) else []
     for group in groups:
         results = group.get("content_filter_results") if isinstance(group, dict) else None
         if isinstance(results, dict):

@@ -67,13 +67,14 @@ def finish_reason_of(operation: str, response: JSONValue) -> str | None:
     if not isinstance(response, dict):
         return None
     if operation == "responses":
-        outputs = response.get("output") or []
+        outputs = response.get("output")
+        outputs = outputs if isinstance(outputs, list) else []
         if any(isinstance(item, dict) and item.get("type") == "function_call" for item in outputs):
             return "tool_calls"
         reason = dig(response, "incomplete_details", "reason")
         return str(reason) if reason else (str(response["status"]) if response.get("status") else None)
-    choices = response.get("choices") or []
-    first = choices[0] if choices and isinstance(choices[0], dict) else {}
+    choices = response.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
     reason = first.get("finish_reason")
     return str(reason) if reason else None
 

@@ -54,10 +54,12 @@ def assemble_chat(chunks: Sequence[bytes], *, text_completion: bool = False) -> 
             top["usage"] = payload["usage"]
         if payload.get("prompt_filter_results"):
             top["prompt_filter_results"] = payload["prompt_filter_results"]
-        for delta_choice in payload.get("choices") or []:
+        delta_choices = payload.get("choices")
+        for delta_choice in delta_choices if isinstance(delta_choices, list) else []:
             if not isinstance(delta_choice, dict):
                 continue
             index = delta_choice.get("index", 0)
+            index = index if isinstance(index, int) else 0
             choice = choices.setdefault(index, _new_choice(index, text_completion))
             if _merge_choice(choice, delta_choice, text_completion) and result.first_content_chunk is None:
                 result.first_content_chunk = event.index
@@ -99,7 +101,8 @@ def _merge_choice(choice: dict[str, Any], delta_choice: dict[str, Any], text_com
         if isinstance(piece, str) and piece:
             message[key] = (message.get(key) or "") + piece
             carried = True
-    for call in delta.get("tool_calls") or []:
+    calls = delta.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
         if isinstance(call, dict):
             _merge_tool_call(choice["_tools"], call)
             carried = True
@@ -107,15 +110,16 @@ def _merge_choice(choice: dict[str, Any], delta_choice: dict[str, Any], text_com
 
 
 def _merge_tool_call(tools: dict[int, dict[str, Any]], call: dict[str, Any]) -> None:
-    index = call.get("index", len(tools))
+    index = call.get("index")
+    index = index if isinstance(index, int) else len(tools)
     tool = tools.setdefault(index, {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
-    if call.get("id"):
+    if isinstance(call.get("id"), str):
         tool["id"] = call["id"]
-    if call.get("type"):
+    if isinstance(call.get("type"), str):
         tool["type"] = call["type"]
     function = call.get("function")
     if isinstance(function, dict):
-        if function.get("name"):
+        if isinstance(function.get("name"), str):
             tool["function"]["name"] += function["name"]
         if isinstance(function.get("arguments"), str):
             tool["function"]["arguments"] += function["arguments"]
