@@ -31,7 +31,8 @@ class SpanSummary(BaseModel):
     streamed: bool
     input_tokens: int | None
     output_tokens: int | None
-    cached_tokens: int | None
+    cached_tokens: int | None = Field(description="Prompt tokens read from the vendor's cache (part of input_tokens).")
+    cache_write_tokens: int | None = Field(description="Prompt tokens written to the cache (part of input_tokens).")
     reasoning_tokens: int | None
     latency_ms: float | None
     ttft_ms: float | None

@@ -150,7 +150,9 @@ class Forwarder:
         exchange.headers_at = time.perf_counter() - t0
         exchange.status = response.status
         exchange.response_headers = {
-            key.lower(): value for key, value in response.headers.items() if key.lower() in _RECORDED_RESPONSE_HEADERS
+            key.lower(): value
+            for key, value in response.headers.items()
+            if key.lower() not in _PRIVATE_RESPONSE_HEADERS
         }
         out_headers = relayed_response_headers(response.raw_headers)
         out_headers.append(span_header)
@@ -228,22 +230,8 @@ class ClientAbort(Exception):
     """Raised after a broken upstream stream so the server drops the client connection."""
 
 
-_RECORDED_RESPONSE_HEADERS = frozenset(
-    {
-        "content-type",
-        "content-encoding",
-        "x-request-id",
-        "openai-processing-ms",
-        "openai-version",
-        "apim-request-id",
-        "x-ms-region",
-        "retry-after",
-        "retry-after-ms",
-        "x-ratelimit-remaining-requests",
-        "x-ratelimit-remaining-tokens",
-        "request-id",
-    }
-)
+# Never recorded: they can carry session secrets.
+_PRIVATE_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2", "www-authenticate"})
 
 
 def _describe(exc: BaseException) -> str:

@@ -58,6 +58,7 @@ spans = Table(
     Column("input_tokens", BigInteger),
     Column("output_tokens", BigInteger),
     Column("cached_tokens", BigInteger),
+    Column("cache_write_tokens", BigInteger),
     Column("reasoning_tokens", BigInteger),
     Column("latency_ms", Double),
     Column("ttft_ms", Double),

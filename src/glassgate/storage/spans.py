@@ -30,6 +30,7 @@ _COLUMNS = [
     "input_tokens",
     "output_tokens",
     "cached_tokens",
+    "cache_write_tokens",
     "reasoning_tokens",
     "latency_ms",
     "ttft_ms",

@@ -17,6 +17,22 @@ from glassgate.tracing.span import Span, SpanStatus
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 _METADATA_PREFIX = "x-glassgate-metadata-"
+# Response headers worth keeping on the span: request ids, server timing, rate limits.
+RECORDED_RESPONSE_HEADERS = frozenset(
+    {
+        "x-request-id",
+        "request-id",
+        "x-amzn-requestid",
+        "apim-request-id",
+        "openai-processing-ms",
+        "openai-version",
+        "x-ms-region",
+        "retry-after",
+        "retry-after-ms",
+        "x-amzn-errortype",
+    }
+)
+RECORDED_RESPONSE_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "x-amzn-bedrock-")
 
 
 def decode_body(chunks: list[bytes], encoding: str | None) -> tuple[list[bytes], str | None]:
@@ -93,6 +109,7 @@ def build_span(exchange: Exchange) -> Span:
         status=exchange.status,
         content_type=exchange.response_headers.get("content-type", ""),
         chunks=chunks if undecoded is None else [],
+        response_headers=exchange.response_headers,
     )
     summary = adapter.summarize(call)
     context = exchange.context_headers
@@ -120,7 +137,7 @@ def build_span(exchange: Exchange) -> Span:
         if name in context:
             attributes[f"client.{name}"] = context[name]
     for key, value in exchange.response_headers.items():
-        if key not in ("content-type", "content-encoding"):
+        if key in RECORDED_RESPONSE_HEADERS or key.startswith(RECORDED_RESPONSE_PREFIXES):
             attributes[f"response.{key}"] = value
     metadata = {
         key[len(_METADATA_PREFIX) :]: value for key, value in context.items() if key.startswith(_METADATA_PREFIX)
@@ -147,6 +164,7 @@ def build_span(exchange: Exchange) -> Span:
         input_tokens=summary.usage.input_tokens,
         output_tokens=summary.usage.output_tokens,
         cached_tokens=summary.usage.cached_tokens,
+        cache_write_tokens=summary.usage.cache_write_tokens,
         reasoning_tokens=summary.usage.reasoning_tokens,
         latency_ms=round((exchange.ended_at or 0.0) * 1000.0, 3),
         ttft_ms=round(ttft_ms, 3) if ttft_ms is not None else None,

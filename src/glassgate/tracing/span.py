@@ -28,6 +28,7 @@ class Span:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
     latency_ms: float | None = None
     ttft_ms: float | None = None

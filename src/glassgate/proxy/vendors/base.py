@@ -6,7 +6,7 @@ the capture stage hands adapters a finished `WireCall` afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,19 +26,23 @@ class WireCall:
     status: int  # 0 when no response arrived
     content_type: str
     chunks: Sequence[bytes]  # decoded (decompressed) response body pieces, in arrival order
+    response_headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts as the vendor reported them, normalised to one convention.
 
-    `input_tokens` includes cached tokens and `output_tokens` includes reasoning tokens
-    (OpenAI's convention); the detail fields are subsets.
+    `input_tokens` includes cached tokens (reads and writes) and `output_tokens` includes
+    reasoning tokens (OpenAI's convention, which genai-prices expects too); the detail fields
+    are subsets. Vendors that count cache tokens apart (Anthropic, Bedrock) are normalised
+    into this form by their adapters.
     """
 
     input_tokens: int | None = None
     output_tokens: int | None = None
-    cached_tokens: int | None = None
+    cached_tokens: int | None = None  # cache reads
+    cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
 
 
