@@ -15,13 +15,15 @@ from typing import Any
 
 import orjson
 
-from glassgate.admin_token import resolve_admin_token
 from glassgate.api.app import create_api
 from glassgate.config import RESERVED_SEGMENTS, Settings
+from glassgate.local_secrets import resolve_admin_token, resolve_secret_key
+from glassgate.proxy.client_auth import ClientAuthenticator
 from glassgate.proxy.forward import Forwarder
 from glassgate.proxy.routes import PathRejected, split_route
 from glassgate.proxy.upstream import UpstreamPool
 from glassgate.storage import db
+from glassgate.storage.aws_keys import CachedAwsKeyStore, cipher_for
 from glassgate.storage.keys import CachedKeyVerifier
 from glassgate.storage.spans import insert_spans
 from glassgate.tracing.span import Span
@@ -47,8 +49,10 @@ class Glassgate:
         self.api = create_api(admin_token)
         self.upstreams = UpstreamPool(settings.upstreams, settings.proxy)
         self.keys = CachedKeyVerifier()
+        self.aws_keys = CachedAwsKeyStore(cipher_for(resolve_secret_key(settings)))
         self.writer = SpanWriter(self._insert, settings.tracing)
-        self.forwarder = Forwarder(self.upstreams, self.writer, self.keys, settings.proxy, settings.tracing)
+        authenticator = ClientAuthenticator(self.keys, self.aws_keys)
+        self.forwarder = Forwarder(self.upstreams, self.writer, authenticator, settings.proxy, settings.tracing)
         self.ready = False
 
     async def _insert(self, spans: Sequence[Span]) -> None:
@@ -104,6 +108,7 @@ class Glassgate:
         pool = await db.create_pool(self.database_url)
         self.api.state.pool = pool
         self.keys.connect(pool)
+        self.aws_keys.connect(pool)
         await self.upstreams.open()
         self.writer.start()
         self.ready = True

@@ -30,11 +30,12 @@ from yarl import URL
 
 from glassgate.errors import ConfigError
 
-Vendor = Literal["openai", "azure", "anthropic"]
+Vendor = Literal["openai", "azure", "anthropic", "bedrock"]
 
 DEFAULT_VENDOR_URLS: dict[str, str] = {
     "openai": "https://api.openai.com",
     "anthropic": "https://api.anthropic.com",
+    "bedrock": "https://bedrock-runtime.{region}.amazonaws.com",
 }
 
 # First path segments that belong to Glassgate itself and can never name an upstream.
@@ -74,7 +75,29 @@ class AzureServicePrincipalAuth(_Frozen):
     scope: str = "https://cognitiveservices.azure.com/.default"
 
 
-UpstreamAuth = Annotated[PassthroughAuth | StaticKeyAuth | AzureServicePrincipalAuth, Field(discriminator="type")]
+class AwsAuth(_Frozen):
+    """Glassgate re-signs Bedrock calls (SigV4) with its own AWS credentials.
+
+    With no keys here, the default AWS chain is used (environment, profile, ECS task role,
+    EKS IRSA web identity), refreshed as the credentials expire. Clients then sign with a
+    Glassgate-issued key pair (`glassgate keys create --aws`), which Glassgate verifies.
+    """
+
+    type: Literal["aws"] = "aws"
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    session_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _pair(self) -> AwsAuth:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("access_key_id and secret_access_key go together (or leave both out for the AWS chain)")
+        return self
+
+
+UpstreamAuth = Annotated[
+    PassthroughAuth | StaticKeyAuth | AzureServicePrincipalAuth | AwsAuth, Field(discriminator="type")
+]
 
 
 def _check_upstream_name(name: str) -> str:
@@ -93,11 +116,19 @@ class UpstreamConfig(_Frozen):
 
     vendor: Vendor
     url: str = Field(default="", description="Base URL; defaults to the vendor's public API.")
+    region: str | None = Field(default=None, description="AWS region (bedrock): the endpoint and the signing scope.")
     auth: UpstreamAuth = Field(default_factory=PassthroughAuth)
 
     @model_validator(mode="after")
     def _default_and_check_url(self) -> UpstreamConfig:
-        url = self.url or DEFAULT_VENDOR_URLS.get(self.vendor, "")
+        if self.vendor == "bedrock":
+            if not self.region:
+                raise ValueError("region is required for vendor 'bedrock'")
+            if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
+                raise ValueError(f"region {self.region!r} is not an AWS region name")
+        elif isinstance(self.auth, AwsAuth):
+            raise ValueError("auth type 'aws' is only for vendor 'bedrock'")
+        url = self.url or DEFAULT_VENDOR_URLS.get(self.vendor, "").format(region=self.region)
         if not url:
             raise ValueError(f"url is required for vendor {self.vendor!r}")
         parsed = URL(url)
@@ -142,6 +173,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".glassgate"), description="Embedded database, admin token, local state.")
     database_url: str | None = Field(default=None, description="Absent: embedded PostgreSQL under data_dir.")
     admin_token: SecretStr | None = Field(default=None, description="Bearer token for /api; generated if absent.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts stored secrets (AWS key pairs); generated in data_dir if absent; replicas share it.",
+    )
+    tls_cert: Path | None = Field(default=None, description="Serve HTTPS with this certificate (PEM).")
+    tls_key: Path | None = Field(default=None, description="The certificate's private key (PEM).")
     host: str = "127.0.0.1"
     port: int = Field(default=4000, ge=0, le=65535)
     upstreams: dict[UpstreamName, UpstreamConfig] = Field(default_factory=dict)
@@ -170,7 +207,11 @@ class Settings(BaseSettings):
 
 def default_upstreams() -> dict[str, Any]:
     """The public vendors under their own names, used when the config names no upstream."""
-    return {"openai": {"vendor": "openai"}, "anthropic": {"vendor": "anthropic"}}
+    upstreams: dict[str, Any] = {"openai": {"vendor": "openai"}, "anthropic": {"vendor": "anthropic"}}
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+    if region:
+        upstreams["bedrock"] = {"vendor": "bedrock", "region": region, "auth": {"type": "aws"}}
+    return upstreams
 
 
 def interpolate_env(value: Any, environ: Mapping[str, str]) -> Any:

@@ -12,11 +12,11 @@ import orjson
 import typer
 from rich.console import Console
 
-from glassgate.admin_token import resolve_admin_token, token_file
 from glassgate.cli.database import prepare_database
 from glassgate.config import Settings, load_settings
 from glassgate.errors import GlassgateError
-from glassgate.storage import db, keys
+from glassgate.local_secrets import resolve_admin_token, resolve_secret_key, token_file
+from glassgate.storage import aws_keys, db, keys
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Glassgate: a transparent LLM proxy with tracing.")
 db_app = typer.Typer(no_args_is_help=True, help="Database tasks.")
@@ -52,6 +52,10 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 4000).")] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this PEM certificate (needed for Bedrock API keys).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The certificate's PEM private key.")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Start the proxy, the API and the trace writer."""
@@ -60,12 +64,16 @@ def serve(
     from glassgate.app import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = _prepared(_settings(config, host=host, port=port))
+    settings = _prepared(_settings(config, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key))
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        err.print("[red]error:[/red] tls_cert and tls_key go together", highlight=False)
+        raise typer.Exit(2)
+    scheme = "https" if settings.tls_cert else "http"
     token, generated = resolve_admin_token(settings)
     if generated:
         err.print(f"Admin token (also in {token_file(settings)}): [bold]{token}[/bold]", highlight=False)
     names = ", ".join(f"/{name} → {up.url}" for name, up in settings.upstreams.items())
-    err.print(f"Glassgate on http://{settings.host}:{settings.port}  upstreams: {names}", highlight=False)
+    err.print(f"Glassgate on {scheme}://{settings.host}:{settings.port}  upstreams: {names}", highlight=False)
     logging.getLogger("uvicorn.error").addFilter(_drop_client_aborts)
     uvicorn.run(
         create_app(settings),
@@ -80,6 +88,8 @@ def serve(
         date_header=False,
         proxy_headers=False,  # client addresses are not used; skip the per-request rewrite
         timeout_graceful_shutdown=30,
+        ssl_certfile=settings.tls_cert,
+        ssl_keyfile=settings.tls_key,
     )
 
 
@@ -103,9 +113,15 @@ def keys_create(
     project: Annotated[str, typer.Option(help="Project the key belongs to (created if new).")],
     config: ConfigOption = None,
     json: Annotated[bool, typer.Option("--json", help='Print {"key": ...} as JSON.')] = False,
+    aws: Annotated[
+        bool, typer.Option("--aws", help="An AWS-style key pair for SigV4 clients (boto3, AnthropicBedrock).")
+    ] = False,
 ) -> None:
-    """Issue a Glassgate key. It is shown once; only its hash is stored."""
+    """Issue a Glassgate key. Shown once; only its hash (AWS pairs: the encrypted secret) is stored."""
     settings = _prepared(_settings(config))
+    if aws:
+        _issue_aws_key(settings, project, json)
+        return
 
     async def issue() -> keys.IssuedKey:
         assert settings.database_url is not None
@@ -121,6 +137,28 @@ def keys_create(
     else:
         err.print(f"key {issued.key_id} for project {project!r} (shown once, store it now):", highlight=False)
         sys.stdout.write(issued.key + "\n")
+
+
+def _issue_aws_key(settings: Settings, project: str, as_json: bool) -> None:
+    cipher = aws_keys.cipher_for(resolve_secret_key(settings))
+
+    async def issue() -> aws_keys.IssuedAwsKey:
+        assert settings.database_url is not None
+        pool = await db.create_pool(settings.database_url)
+        try:
+            return await aws_keys.create_aws_key(pool, project, cipher)
+        finally:
+            await pool.close()
+
+    issued = asyncio.run(issue())
+    pair = {"access_key_id": issued.access_key_id, "secret_access_key": issued.secret_access_key, "project": project}
+    if as_json:
+        sys.stdout.write(orjson.dumps(pair).decode() + "\n")
+    else:
+        err.print(f"AWS key pair for project {project!r} (the secret is shown once, store it now):", highlight=False)
+        sys.stdout.write(
+            f"AWS_ACCESS_KEY_ID={issued.access_key_id}\nAWS_SECRET_ACCESS_KEY={issued.secret_access_key}\n"
+        )
 
 
 def main() -> None:

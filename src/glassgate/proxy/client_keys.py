@@ -22,3 +22,9 @@ class KeyVerifier(Protocol):
     async def verify(self, presented: str) -> ClientIdentity | None:
         """The identity behind a presented key, or None if it is unknown or revoked."""
         ...
+
+
+class AwsKeyStore(Protocol):
+    async def secret_for(self, access_key_id: str) -> tuple[str, ClientIdentity] | None:
+        """The secret and identity of a Glassgate-issued AWS key pair, or None if unknown or revoked."""
+        ...

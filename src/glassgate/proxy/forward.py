@@ -17,12 +17,12 @@ import aiohttp
 import orjson
 
 from glassgate.config import ProxySettings, TracingSettings
-from glassgate.errors import UpstreamError
-from glassgate.proxy.client_keys import KeyVerifier
+from glassgate.proxy.client_auth import ClientAuthenticator, Refusal
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.headers import relayed_response_headers, split_request_headers
-from glassgate.proxy.routes import PathRejected, Route
+from glassgate.proxy.routes import Route
 from glassgate.proxy.upstream import Upstream, UpstreamPool
+from glassgate.proxy.vendors.base import error_headers
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -49,13 +49,13 @@ class Forwarder:
         self,
         pool: UpstreamPool,
         sink: ExchangeSink,
-        keys: KeyVerifier,
+        auth: ClientAuthenticator,
         proxy: ProxySettings,
         tracing: TracingSettings,
     ) -> None:
         self._pool = pool
         self._sink = sink
-        self._keys = keys
+        self._auth = auth
         self._max_body = proxy.max_body_bytes
         self._drain_timeout = proxy.drain_timeout_s
         self._capture_max = tracing.capture_max_bytes
@@ -106,21 +106,26 @@ class Forwarder:
             message = f"request body exceeds the proxy limit of {self._max_body} bytes"
             await self._refuse(send, upstream, exchange, 413, message, "request_too_large", span_header)
             return
-        if upstream.holds_credential:
-            identity = await self._keys.verify(client_key) if client_key else None
-            if identity is None:
-                message = (
-                    "missing Glassgate key" if not client_key else "invalid or revoked Glassgate key"
-                ) + f" for upstream {upstream.name!r}; create one with `glassgate keys create --project NAME`"
-                await self._refuse(send, upstream, exchange, 401, message, "invalid_api_key", span_header)
-                return
-            exchange.project, exchange.key_id = identity.project, identity.key_id
+        admitted = await self._auth.admit(
+            upstream,
+            exchange,
+            headers,
+            client_key,
+            scope["headers"],
+            scope.get("raw_path") or scope["path"].encode(),
+            route.rest,
+            scope["query_string"],
+        )
+        if isinstance(admitted, Refusal):
+            await self._refuse(send, upstream, exchange, admitted.status, admitted.message, admitted.code, span_header)
+            return
+        headers = admitted
         try:
-            if upstream.credential is not None:
-                headers.extend(await upstream.credential.headers())
             url = upstream.url_for(route.rest, scope["query_string"])
-        except (UpstreamError, UnicodeEncodeError, PathRejected) as exc:
-            await self._refuse(send, upstream, exchange, 502, str(exc), "upstream_auth_failed", span_header)
+        except UnicodeDecodeError:
+            await self._refuse(
+                send, upstream, exchange, 400, "the query string must be ASCII", "bad_query", span_header
+            )
             return
         assert upstream.session is not None, "UpstreamPool.open() was not called"
         try:
@@ -210,6 +215,7 @@ class Forwarder:
     ) -> None:
         """Answer in the vendor's own error shape and record the refusal on the span."""
         body, content_type = upstream.adapter.error_body(status, message, code)
+        extra = error_headers(upstream.adapter, status)
         exchange.status = status
         exchange.error = message
         exchange.error_type = exchange.error_type or code
@@ -221,6 +227,7 @@ class Forwarder:
             (b"content-length", str(len(body)).encode()),
             (b"x-should-retry", b"false" if status < 500 else b"true"),
             span_header,
+            *extra,
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})

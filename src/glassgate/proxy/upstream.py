@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
-from glassgate.config import ProxySettings, UpstreamConfig
+from glassgate.config import AwsAuth, ProxySettings, UpstreamConfig
+from glassgate.proxy.aws_signer import AwsSigner, SigningTarget
 from glassgate.proxy.credentials import CredentialProvider, credential_for
 from glassgate.proxy.vendors import VendorAdapter, get_adapter
 
@@ -24,14 +25,19 @@ class Upstream:
     vendor: str
     adapter: VendorAdapter
     origin: str  # scheme://host[:port], from config only
+    host_header: str  # the Host the upstream sees: what aiohttp sends, and what SigV4 signs
     base_path: str  # percent-encoded, no trailing slash
     credential: CredentialProvider | None
+    signer: AwsSigner | None = None  # Bedrock with Glassgate's AWS credentials
     session: aiohttp.ClientSession | None = None
 
     @property
     def holds_credential(self) -> bool:
         """True when clients must present a Glassgate key instead of a vendor key."""
         return self.credential is not None
+
+    def signing_target(self, rest: bytes, query: bytes) -> SigningTarget:
+        return SigningTarget(self.host_header, self.base_path + rest.decode("ascii"), query.decode("ascii"))
 
     def url_for(self, rest: bytes, query: bytes) -> URL:
         # `rest` was checked by routes.check_rest: ASCII, starts with "/", no dot segments.
@@ -44,13 +50,16 @@ class Upstream:
 def build_upstream(name: str, config: UpstreamConfig) -> Upstream:
     base = URL(config.url)
     origin = str(base.origin())
+    default_port = {"http": 80, "https": 443}.get(base.scheme)
     return Upstream(
         name=name,
         vendor=config.vendor,
         adapter=get_adapter(config.vendor),
         origin=origin,
+        host_header=f"{base.host}:{base.port}" if base.port != default_port else str(base.host),
         base_path=base.raw_path.rstrip("/"),
         credential=credential_for(config.vendor, config.auth),
+        signer=AwsSigner(config.auth, config.region or "") if isinstance(config.auth, AwsAuth) else None,
     )
 
 
@@ -72,6 +81,8 @@ class UpstreamPool:
             total=None, connect=self._settings.connect_timeout_s, sock_read=self._settings.read_timeout_s
         )
         for upstream in self.by_name.values():
+            if upstream.signer is not None:
+                upstream.signer.load()
             upstream.session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._settings.max_connections_per_upstream, ttl_dns_cache=300),
                 timeout=timeout,

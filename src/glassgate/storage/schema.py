@@ -39,6 +39,16 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
+aws_keys = Table(
+    "aws_keys",
+    metadata,
+    Column("access_key_id", Text, primary_key=True),
+    Column("project", Text, ForeignKey("projects.name"), nullable=False),
+    Column("secret_encrypted", Text, nullable=False),  # Fernet, keyed by the instance's secret_key
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
 spans = Table(
     "spans",
     metadata,

@@ -78,6 +78,15 @@ class VendorAdapter(Protocol):
         ...
 
 
+def error_headers(adapter: VendorAdapter, status: int) -> list[tuple[bytes, bytes]]:
+    """Extra headers some vendors' SDKs read errors from (Bedrock: `x-amzn-ErrorType`).
+
+    Optional for adapters: one that needs them defines `error_headers(status)`.
+    """
+    method = getattr(adapter, "error_headers", None)
+    return list(method(status)) if method is not None else []
+
+
 _REGISTRY: dict[str, VendorAdapter] = {}
 
 

@@ -1,0 +1,96 @@
+"""AWS-style key pairs for SigV4 clients: issued once, secrets stored encrypted, verified via a cache.
+
+A SigV4 signature is an HMAC keyed by the secret, so Glassgate must be able to recover the
+secret to verify it: it is encrypted (Fernet, AES-128-CBC + HMAC) with a key derived from the
+instance's `secret_key`. Replicas sharing a database must share that key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import secrets
+import string
+import time
+from dataclasses import dataclass
+
+import asyncpg
+from cryptography.fernet import Fernet, InvalidToken
+
+from glassgate.proxy.client_keys import ClientIdentity
+
+log = logging.getLogger(__name__)
+_ID_ALPHABET = string.ascii_uppercase + "234567"
+_POSITIVE_TTL_S = 30.0
+_NEGATIVE_TTL_S = 5.0
+_MAX_CACHED = 100_000
+
+
+def cipher_for(secret_key: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret_key.encode()).digest()))
+
+
+@dataclass(frozen=True)
+class IssuedAwsKey:
+    access_key_id: str  # AKIA-shaped, so SDKs and tools accept it
+    secret_access_key: str  # shown once
+    project: str
+
+
+async def create_aws_key(pool: asyncpg.Pool, project: str, cipher: Fernet) -> IssuedAwsKey:
+    access_key_id = "AKGG" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+    secret = secrets.token_urlsafe(30)[:40]
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("INSERT INTO projects (name) VALUES ($1) ON CONFLICT DO NOTHING", project)
+        await connection.execute(
+            "INSERT INTO aws_keys (access_key_id, project, secret_encrypted) VALUES ($1, $2, $3)",
+            access_key_id,
+            project,
+            cipher.encrypt(secret.encode()).decode(),
+        )
+    return IssuedAwsKey(access_key_id, secret, project)
+
+
+class CachedAwsKeyStore:
+    """`AwsKeyStore` for the proxy: the secret and identity behind an access key id."""
+
+    def __init__(self, cipher: Fernet) -> None:
+        self._cipher = cipher
+        self._pool: asyncpg.Pool | None = None
+        self._cache: dict[str, tuple[tuple[str, ClientIdentity] | None, float]] = {}
+
+    def connect(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def secret_for(self, access_key_id: str) -> tuple[str, ClientIdentity] | None:
+        now = time.monotonic()
+        cached = self._cache.get(access_key_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            found = await self._lookup(access_key_id)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("AWS key lookup failed (%s); using the cached answer", type(exc).__name__)
+            return cached[0] if cached is not None else None
+        if len(self._cache) >= _MAX_CACHED:
+            self._cache.clear()
+        self._cache[access_key_id] = (found, now + (_POSITIVE_TTL_S if found else _NEGATIVE_TTL_S))
+        return found
+
+    async def _lookup(self, access_key_id: str) -> tuple[str, ClientIdentity] | None:
+        if self._pool is None:
+            return None
+        async with self._pool.acquire(timeout=2.0) as connection:
+            record = await connection.fetchrow(
+                "SELECT project, secret_encrypted FROM aws_keys WHERE access_key_id = $1 AND revoked_at IS NULL",
+                access_key_id,
+            )
+        if record is None:
+            return None
+        try:
+            secret = self._cipher.decrypt(record["secret_encrypted"].encode()).decode()
+        except InvalidToken:
+            log.error("AWS key %s cannot be decrypted: was secret_key changed?", access_key_id)
+            return None
+        return secret, ClientIdentity(key_id=access_key_id, project=record["project"])
