@@ -5,6 +5,9 @@ Upstreams:
     azure        passthrough to the fake Azure OpenAI
     openai-held  Glassgate holds a static vendor key; clients send Glassgate keys
     azure-sp     Glassgate holds an Entra service principal (fake Entra over HTTPS)
+    anthropic    passthrough to the fake Anthropic Messages API
+    bedrock      SigV4 clients verified with Glassgate-issued key pairs, re-signed with
+                 Glassgate's own AWS keys (the fake Bedrock checks that signature)
 """
 
 from __future__ import annotations
@@ -20,11 +23,16 @@ from pathlib import Path
 import pytest
 import trustme
 
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.bedrock_server import FakeBedrock
 from tests.fakes.vendor_server import FakeEntra, FakeVendor, ServerThread
 from tests.harness import ADMIN_TOKEN, GlassgateProcess, create_database, free_port, start_glassgate
 
 HELD_UPSTREAM_KEY = "sk-upstream-held-by-glassgate"
 CLIENT_VENDOR_KEY = "sk-client-own-key"
+GLASSGATE = [sys.executable, "-m", "glassgate"]
+BEDROCK_REGION = "us-east-1"
+UPSTREAM_AWS_KEY = ("AKIAUPSTREAMFAKE0001", "upstream-secret-held-by-glassgate")
 
 
 @dataclass
@@ -35,12 +43,19 @@ class Stack:
     glassgate_key: str
     config_path: Path
     vendor_host: str  # the Host header the fake vendor must see: its own address
+    anthropic: FakeAnthropic
+    bedrock: FakeBedrock
+    aws_key: dict[str, str]  # a Glassgate-issued pair: access_key_id, secret_access_key, project
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_database: str) -> Iterator[Stack]:
     vendor = FakeVendor()
     vendor_server = ServerThread(vendor.app()).start()
+    anthropic = FakeAnthropic()
+    anthropic_server = ServerThread(anthropic.app()).start()
+    bedrock = FakeBedrock(*UPSTREAM_AWS_KEY, region=BEDROCK_REGION)
+    bedrock_server = ServerThread(bedrock.app()).start()
     authority = trustme.CA()
     cert = authority.issue_cert("127.0.0.1", "localhost")
     ssl_context = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
@@ -62,6 +77,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
             "openai": {"vendor": "openai", "url": vendor_server.url},
             "dead": {"vendor": "openai", "url": f"http://127.0.0.1:{free_port()}/v1"},
             "azure": {"vendor": "azure", "url": vendor_server.url},
+            "anthropic": {"vendor": "anthropic", "url": anthropic_server.url},
+            "bedrock": {
+                "vendor": "bedrock",
+                "region": BEDROCK_REGION,
+                "url": bedrock_server.url,
+                "auth": {
+                    "type": "aws",
+                    "access_key_id": UPSTREAM_AWS_KEY[0],
+                    "secret_access_key": "${UPSTREAM_AWS_SECRET}",
+                },
+            },
             "openai-held": {
                 "vendor": "openai",
                 "url": vendor_server.url,
@@ -80,7 +106,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
             },
         },
     }
-    env = {"HELD_KEY": HELD_UPSTREAM_KEY, "SP_SECRET": "sp-secret-value", "SSL_CERT_FILE": str(ca_path)}
+    env = {
+        "HELD_KEY": HELD_UPSTREAM_KEY,
+        "SP_SECRET": "sp-secret-value",
+        "SSL_CERT_FILE": str(ca_path),
+        "UPSTREAM_AWS_SECRET": UPSTREAM_AWS_KEY[1],
+    }
     glassgate = start_glassgate(config, workdir, env)
     issued = subprocess.run(
         [
@@ -100,10 +131,40 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
         env={**os.environ, **env},
     )
     key = json.loads(issued.stdout)["key"]
+    aws_issued = subprocess.run(
+        [
+            *GLASSGATE,
+            "keys",
+            "create",
+            "--project",
+            "team-b",
+            "--aws",
+            "--json",
+            "--config",
+            str(workdir / "glassgate.yaml"),
+        ],
+        capture_output=True,
+        check=True,
+        env={**os.environ, **env},
+        cwd=workdir,
+    )
+    aws_key = json.loads(aws_issued.stdout)
     vendor_host = vendor_server.url.removeprefix("http://")
-    yield Stack(glassgate, vendor, entra, key, workdir / "glassgate.yaml", vendor_host)
+    yield Stack(
+        glassgate,
+        vendor,
+        entra,
+        key,
+        workdir / "glassgate.yaml",
+        vendor_host,
+        anthropic=anthropic,
+        bedrock=bedrock,
+        aws_key=aws_key,
+    )
     # uvicorn drains, then re-raises SIGTERM so the exit status says how the process ended.
     assert glassgate.stop() in (0, -15), glassgate.log()
     assert "Traceback" not in glassgate.log(), glassgate.log()
     vendor_server.stop()
     entra_server.stop()
+    anthropic_server.stop()
+    bedrock_server.stop()

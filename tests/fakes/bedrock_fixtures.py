@@ -123,7 +123,7 @@ def invoke(model_id: str, request: dict[str, Any]) -> tuple[dict[str, Any], dict
 
 
 def invoke_stream_anthropic(*, fail_after_first: bool = False) -> list[bytes]:
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_bdrk_1",
         "type": "message",
         "role": "assistant",

@@ -45,10 +45,35 @@ _COLUMNS = [
     "attributes",
 ]
 _JSON_COLUMNS = frozenset({"request_body", "response_body", "attributes"})
+# The type each column travels as: a batch is sent as one array per column and unnested in
+# a single INSERT, which costs PostgreSQL far less per row than one INSERT per span.
+_ARRAY_TYPES = {
+    "http_status": "int4",
+    "streamed": "bool",
+    "input_tokens": "int8",
+    "output_tokens": "int8",
+    "cached_tokens": "int8",
+    "cache_write_tokens": "int8",
+    "reasoning_tokens": "int8",
+    "latency_ms": "float8",
+    "ttft_ms": "float8",
+    "started_at": "timestamptz",
+}
+
+
+def _select_expression(name: str) -> str:
+    if name in _JSON_COLUMNS:
+        return f"u.{name}::jsonb"
+    if name == "tags":  # ragged text[][] cannot be unnested: tags travel as JSON arrays
+        return "ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb))"
+    return f"u.{name}"
+
+
 _INSERT = (
-    f"INSERT INTO spans ({', '.join(_COLUMNS)}) VALUES ("
-    + ", ".join(f"${i}::jsonb" if name in _JSON_COLUMNS else f"${i}" for i, name in enumerate(_COLUMNS, 1))
-    + ") ON CONFLICT (span_id) DO NOTHING"
+    f"INSERT INTO spans ({', '.join(_COLUMNS)}) "
+    f"SELECT {', '.join(_select_expression(name) for name in _COLUMNS)} FROM unnest("
+    + ", ".join(f"${i}::{_ARRAY_TYPES.get(name, 'text')}[]" for i, name in enumerate(_COLUMNS, 1))
+    + f") AS u({', '.join(_COLUMNS)}) ON CONFLICT (span_id) DO NOTHING"
 )
 LIST_COLUMNS = [name for name in _COLUMNS if name not in ("request_body", "response_body")]
 
@@ -60,22 +85,19 @@ def _jsonb(value: Any) -> str | None:
     return orjson.dumps(value).decode().replace("\\u0000", "\\ufffd")
 
 
-def _row(span: Span) -> tuple[Any, ...]:
-    values = []
-    for name in _COLUMNS:
-        value = getattr(span, name)
-        if name in _JSON_COLUMNS:
-            value = _jsonb(value)
-        elif name == "tags":
-            value = list(value)
-        values.append(value)
-    return tuple(values)
+def _column_values(spans: Sequence[Span], name: str) -> list[Any]:
+    if name in _JSON_COLUMNS:
+        return [_jsonb(getattr(span, name)) for span in spans]
+    if name == "tags":
+        return [orjson.dumps(span.tags).decode() for span in spans]
+    return [getattr(span, name) for span in spans]
 
 
 async def insert_spans(pool: asyncpg.Pool, spans: Sequence[Span]) -> None:
-    """Insert a batch in one round trip; a span already stored is skipped, not duplicated."""
+    """Insert a batch in one statement; a span already stored is skipped, not duplicated."""
+    columns = [_column_values(spans, name) for name in _COLUMNS]
     async with pool.acquire() as connection:
-        await connection.executemany(_INSERT, [_row(span) for span in spans])
+        await connection.execute(_INSERT, *columns)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from unittest import mock
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from botocore.auth import SigV4Auth

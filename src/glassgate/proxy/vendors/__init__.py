@@ -11,11 +11,13 @@ from glassgate.proxy.vendors.base import (
     register,
     registered_vendors,
 )
+from glassgate.proxy.vendors.bedrock import BedrockAdapter
 from glassgate.proxy.vendors.openai import OpenAIAdapter
 
 register(OpenAIAdapter())
 register(AzureAdapter())
 register(AnthropicAdapter())
+register(BedrockAdapter())
 
 __all__ = [
     "CallSummary",
