@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]  # no stubs in the project's lock
 import uvloop
 
-from bench.procs import Memory, Tree, cpu_delta, memory, sample_cpu, settle
+from bench.procs import BenchError, Memory, Tree, cpu_delta, memory, sample_cpu, settle
 from bench.stack import Stack, Target
 from bench.streams import StreamStats, measure_gaps, measure_ttfb, summarize
 from bench.wrk import WrkResult, run_wrk, write_script
@@ -72,7 +72,7 @@ class Throughput:
     cpu_us_per_request: float
     postgres_cpu_us_per_request: float
     cores_used: float  # the tree's CPU seconds per second of load
-    foreign_cores: float  # CPU used on the host by processes outside the bench during the phase
+    host: HostLoad  # what else the host did meanwhile
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class Runner:
             cpu_us_per_request=used.total_s / requests * 1e6,
             postgres_cpu_us_per_request=used.postgres_s / requests * 1e6,
             cores_used=used.total_s / result.duration_s if result.duration_s else 0.0,
-            foreign_cores=max(0.0, host_after.foreign_since(host_before)) / wall,
+            host=host_after.since(host_before, wall),
         )
 
     def _streams(self, target: Target) -> StreamStats:
@@ -148,22 +148,22 @@ class Runner:
         return summarize(ttfbs, gaps, plan.delay_ms)
 
     def memory_phase(self, target: Target, expected_rps: float) -> MemoryPhase:
-        """Exactly `rss_requests` requests (wrk stops each thread after its share)."""
+        """At least `rss_requests` requests (wrk stops each thread after its share)."""
         threads = self.plan.load_threads
-        per_thread = math.ceil(self.plan.rss_requests / threads)
-        script = write_script(self._workdir, stop_after=per_thread)
         before_memory = memory(target.tree)
         before_cpu = settle(target.tree)
-        # wrk always sleeps for its full -d, so size it from the measured rate, with headroom.
-        duration = self.plan.rss_requests / max(expected_rps, 1.0) * 1.5 + 2
         done = 0
         while done < self.plan.rss_requests:
+            remaining = self.plan.rss_requests - done
+            script = write_script(self._workdir, stop_after=math.ceil(remaining / threads))
+            # wrk always sleeps for its full -d, so size it from the measured rate, with headroom.
+            duration = remaining / max(expected_rps, 1.0) * 1.5 + 2
             result = run_wrk(
                 target.url, script, threads=threads, connections=self.plan.load_connections, duration_s=duration
             )
-            done += result.requests
             if result.requests == 0:
-                raise RuntimeError(f"{target.name}: no request completed in the memory phase")
+                raise BenchError(f"{target.name}: no request completed in the memory phase")
+            done += result.requests
         after_cpu = settle(target.tree)
         used = cpu_delta(before_cpu, after_cpu)
         return MemoryPhase(done, before_memory, memory(target.tree), used.total_s / done * 1e6)
@@ -174,22 +174,39 @@ class Runner:
 
 @dataclass(frozen=True)
 class HostSample:
-    """Busy CPU of the whole host and of everything the bench runs (trees, wrk, itself)."""
+    """Host-wide CPU, split so that other people's processes can be told apart from the bench's.
 
-    busy_s: float
-    ours_s: float
+    Loopback network processing shows up as softirq time, charged to no process, so it is kept
+    apart from the process time; steal is CPU the hypervisor gave to other guests.
+    """
+
+    process_s: float  # user + nice + system, all processes
+    softirq_s: float
+    steal_s: float
+    ours_s: float  # the bench itself, wrk and the three process trees
 
     @classmethod
     def take(cls, trees: list[Tree]) -> HostSample:
         times = psutil.cpu_times()
-        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
-        # guest time is already counted in user; do not count it twice.
-        busy -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+        process = times.user + times.nice + times.system
         own = resource.getrusage(resource.RUSAGE_SELF)
         reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk runs, once waited for
         ours = own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
         ours += sum(sample_cpu(tree).total() for tree in trees)
-        return cls(busy, ours)
+        softirq = getattr(times, "irq", 0.0) + getattr(times, "softirq", 0.0)
+        return cls(process, softirq, getattr(times, "steal", 0.0), ours)
 
-    def foreign_since(self, earlier: HostSample) -> float:
-        return (self.busy_s - earlier.busy_s) - (self.ours_s - earlier.ours_s)
+    def since(self, earlier: HostSample, wall_s: float) -> HostLoad:
+        foreign = (self.process_s - earlier.process_s) - (self.ours_s - earlier.ours_s)
+        return HostLoad(
+            foreign_cores=max(0.0, foreign) / wall_s,
+            softirq_cores=(self.softirq_s - earlier.softirq_s) / wall_s,
+            steal_cores=(self.steal_s - earlier.steal_s) / wall_s,
+        )
+
+
+@dataclass(frozen=True)
+class HostLoad:
+    foreign_cores: float  # processes outside the bench: someone else is using the machine
+    softirq_cores: float  # mostly the loopback traffic of the phase itself
+    steal_cores: float

@@ -143,12 +143,7 @@ def markdown(results: Results) -> str:
             _errors(n),
             _errors(g),
         ),
-        _row(
-            "other host load during 32-conn phase",
-            f"{d.throughput.foreign_cores:.2f} cores",
-            f"{n.throughput.foreign_cores:.2f} cores",
-            f"{g.throughput.foreign_cores:.2f} cores",
-        ),
+        _row("CPU of other processes on the host, 32 conns", _foreign(d), _foreign(n), _foreign(g)),
     ]
     lines = [
         f"## Glassgate proxy overhead ({results.environment['cpus']} CPUs, load generator on the same cores)",
@@ -267,7 +262,7 @@ def _memory_rows(results: Results, ok: dict[str, bool]) -> list[str]:
         _row(
             "**RSS after the load phases** (process)",
             "—",
-            f"{n.memory_after_load.root_rss_mb:.1f} MB (master)",
+            f"{n.memory_after_load.tree_rss_mb:.1f} MB (master + worker)",
             f"{g.memory_after_load.root_rss_mb:.1f} MB",
             f"≤ {BUDGET_RSS_MB:.0f} MB",
             _verdict(ok["rss"]),
@@ -280,12 +275,23 @@ def _memory_rows(results: Results, ok: dict[str, bool]) -> list[str]:
             f"≤ {BUDGET_RSS_MB:.0f} MB",
         ),
         _row(
+            f"CPU per request over those {phase.requests:,} requests (incl. idle tail, autovacuum)",
+            "—",
+            "—",
+            f"{phase.cpu_us_per_request:.0f} µs",
+        ),
+        _row(
             "whole tree PSS after the load phases",
             "—",
             f"{n.memory_after_load.tree_pss_mb:.1f} MB",
             f"{g.memory_after_load.tree_pss_mb:.1f} MB (with PostgreSQL)",
         ),
     ]
+
+
+def _foreign(result: TargetResult) -> str:
+    host = result.throughput.host
+    return f"{host.foreign_cores:.2f} cores (steal {host.steal_cores:.2f})"
 
 
 def _errors(result: TargetResult) -> str:

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     children = Children()
     try:
         results = _run(plan, workdir, children)
-    except BenchError as exc:
+    except (BenchError, OSError, EOFError) as exc:  # OSError/EOFError: a connection broke mid-phase
         sys.stderr.write(f"bench failed: {exc}\n")
         return 1
     except KeyboardInterrupt:

@@ -15,6 +15,8 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from bench.procs import BenchError
+
 _DONE = b"data: [DONE]"
 _USAGE_ONLY = b'"choices":[]'
 
@@ -105,7 +107,7 @@ class StreamClient:
         head = await self._reader.readuntil(b"\r\n\r\n")
         status = head.split(b" ", 2)[1]
         if status != b"200":
-            raise RuntimeError(f"stream answered {head.decode(errors='replace').splitlines()[0]}")
+            raise BenchError(f"stream answered {head.decode(errors='replace').splitlines()[0]}")
         body = _BodyReader(head)
         pending = b""
         arrivals: list[float] = []
@@ -115,7 +117,7 @@ class StreamClient:
             data = await self._reader.read(65536)
             now = time.perf_counter() - started
             if not data:
-                raise RuntimeError("connection closed mid-stream")
+                raise BenchError("connection closed mid-stream")
             pending += body.feed(data)
             # Each complete event (blank-line terminated) gets this read's timestamp.
             while (cut := pending.find(b"\n\n")) >= 0:
@@ -127,7 +129,7 @@ class StreamClient:
                     content.append(now)
             ended = body.finished
         if not arrivals:
-            raise RuntimeError("stream ended without an event")
+            raise BenchError("stream ended without an event")
         return StreamTiming(ttfb_s=arrivals[0], content_times_s=content)
 
 
@@ -185,7 +187,7 @@ async def measure_gaps(host: str, port: int, path: str, count: int, chunks: int,
         for _ in range(count):
             times = (await client.stream(chunks=chunks, delay_ms=delay_ms)).content_times_s
             if len(times) != chunks:
-                raise RuntimeError(f"expected {chunks} content events, got {len(times)}")
+                raise BenchError(f"expected {chunks} content events, got {len(times)}")
             gaps.extend(later - earlier for earlier, later in itertools.pairwise(times))
     return gaps
 

@@ -12,28 +12,20 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.procs import BenchError
+
 CHAT_BODY = json.dumps(
     {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello in one short sentence."}]},
     separators=(",", ":"),
 )
 _MARKER = "BENCH_RESULT "
 
-# `stop_after` > 0 ends each thread after that many responses: wrk has no request-count flag.
 _SCRIPT = """
 wrk.method = "POST"
 wrk.body = {body}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer sk-bench-not-a-real-key"
-local stop_after = {stop_after}
-local seen = 0
-
-function response(status, headers, body)
-  if stop_after > 0 then
-    seen = seen + 1
-    if seen >= stop_after then wrk.thread:stop() end
-  end
-end
-
+{stopper}
 function done(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format(
@@ -42,6 +34,16 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, latency.mean, errors.connect, errors.read, errors.write,
     errors.timeout, errors.status))
+end
+"""
+
+# wrk has no request-count flag: this ends each thread after `stop_after` responses. Only
+# scripts that need it define response(), because wrk then parses every response for Lua.
+_STOPPER = """
+local seen = 0
+function response(status, headers, body)
+  seen = seen + 1
+  if seen >= {stop_after} then wrk.thread:stop() end
 end
 """
 
@@ -66,7 +68,8 @@ class WrkResult:
 def write_script(directory: Path, stop_after: int = 0) -> Path:
     """The Lua script; `stop_after` is per wrk thread."""
     path = directory / (f"post-stop{stop_after}.lua" if stop_after else "post.lua")
-    text = _SCRIPT.format(body=_lua_string(CHAT_BODY), stop_after=stop_after, marker=_MARKER)
+    stopper = _STOPPER.format(stop_after=stop_after) if stop_after else ""
+    text = _SCRIPT.format(body=_lua_string(CHAT_BODY), stopper=stopper, marker=_MARKER)
     path.write_text(text)
     return path
 
@@ -91,7 +94,7 @@ def run_wrk(
     ]
     completed = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=duration_s + 120)
     if completed.returncode != 0:
-        raise RuntimeError(f"wrk failed ({completed.returncode}): {completed.stderr.strip() or completed.stdout}")
+        raise BenchError(f"wrk failed ({completed.returncode}): {completed.stderr.strip() or completed.stdout}")
     return parse_output(completed.stdout)
 
 
@@ -101,7 +104,7 @@ def parse_output(stdout: str) -> WrkResult:
             data = json.loads(line[len(_MARKER) :])
             break
     else:
-        raise RuntimeError(f"wrk printed no result line:\n{stdout}")
+        raise BenchError(f"wrk printed no result line:\n{stdout}")
     errors = sum(data[key] for key in ("connect_errors", "read_errors", "write_errors", "timeouts"))
     return WrkResult(
         requests=data["requests"],
