@@ -10,10 +10,13 @@ import asyncio
 import time
 from typing import Protocol
 
-from azure.identity.aio import ClientSecretCredential
+from typing import TYPE_CHECKING
 
 from glassgate.config import AzureServicePrincipalAuth, StaticKeyAuth, UpstreamAuth
 from glassgate.errors import UpstreamUnavailable
+
+if TYPE_CHECKING:
+    from azure.identity.aio import ClientSecretCredential
 
 _REFRESH_MARGIN_S = 300.0  # refresh Entra tokens five minutes before they expire
 
@@ -48,8 +51,11 @@ class AzureServicePrincipal:
     """An Entra ID client-credentials token for Azure OpenAI, cached until near expiry."""
 
     def __init__(self, auth: AzureServicePrincipalAuth) -> None:
+        # Imported here: azure-identity costs ~30 MB and most of a second, and only this needs it.
+        from azure.identity.aio import ClientSecretCredential
+
         self._scope = auth.scope
-        self._credential = ClientSecretCredential(
+        self._credential: ClientSecretCredential = ClientSecretCredential(
             auth.tenant_id,
             auth.client_id,
             auth.client_secret.get_secret_value(),
