@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from glassgate.config import AzureServicePrincipalAuth, StaticKeyAuth, UpstreamAuth
 from glassgate.errors import UpstreamUnavailable

@@ -13,13 +13,14 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
-import aiohttp
 import orjson
 
 from glassgate.config import ProxySettings, TracingSettings
+from glassgate.errors import UpstreamError, UpstreamTimeout
 from glassgate.proxy.client_auth import ClientAuthenticator, Refusal
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.headers import relayed_response_headers, split_request_headers
+from glassgate.proxy.http1 import UpstreamResponse
 from glassgate.proxy.routes import Route
 from glassgate.proxy.upstream import Upstream, UpstreamPool
 from glassgate.proxy.vendors.base import error_headers
@@ -30,6 +31,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 _STREAM_HEADERS = [(b"x-accel-buffering", b"no")]
+_STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream")
 
 
 class ExchangeSink(Protocol):
@@ -119,33 +121,32 @@ class Forwarder:
         if isinstance(admitted, Refusal):
             await self._refuse(send, upstream, exchange, admitted.status, admitted.message, admitted.code, span_header)
             return
-        headers = admitted
+        assert upstream.pool is not None, "UpstreamPool.open() was not called"
         try:
-            url = upstream.url_for(route.rest, scope["query_string"])
-        except UnicodeDecodeError:
-            await self._refuse(
-                send, upstream, exchange, 400, "the query string must be ASCII", "bad_query", span_header
-            )
+            target = upstream.target_for(route.rest, scope["query_string"])
+            response = await upstream.pool.request(exchange.method, target, admitted, exchange.request_body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            message = "the request cannot be forwarded as sent (non-ASCII query, or CR/LF in a header)"
+            await self._refuse(send, upstream, exchange, 400, message, "bad_request_head", span_header)
+            log.info("refused a request head for %s: %s", upstream.name, type(exc).__name__)
             return
-        assert upstream.session is not None, "UpstreamPool.open() was not called"
-        try:
-            response = await upstream.session.request(
-                exchange.method, url, headers=headers, data=exchange.request_body or None, allow_redirects=False
-            )
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except UpstreamError as exc:
             status, code = (
-                (504, "upstream_timeout") if isinstance(exc, asyncio.TimeoutError) else (502, "upstream_unreachable")
+                (504, "upstream_timeout") if isinstance(exc, UpstreamTimeout) else (502, "upstream_unreachable")
             )
-            message = f"upstream {upstream.name!r} could not be reached: {_describe(exc)}"
+            problem = "timed out" if isinstance(exc, UpstreamTimeout) else "could not be reached"
+            message = f"upstream {upstream.name!r} {problem}: {exc}"
             exchange.outcome, exchange.error_type = Outcome.UPSTREAM_FAILED, code
             await self._refuse(send, upstream, exchange, status, message, code, span_header)
             return
-        async with response:
+        try:
             await self._relay(response, send, receive, exchange, t0, span_header)
+        finally:
+            response.release()
 
     async def _relay(
         self,
-        response: aiohttp.ClientResponse,
+        response: UpstreamResponse,
         send: Send,
         receive: Receive,
         exchange: Exchange,
@@ -154,40 +155,43 @@ class Forwarder:
     ) -> None:
         exchange.headers_at = time.perf_counter() - t0
         exchange.status = response.status
-        exchange.response_headers = {
-            key.lower(): value
-            for key, value in response.headers.items()
-            if key.lower() not in _PRIVATE_RESPONSE_HEADERS
-        }
+        recorded = exchange.response_headers
+        for raw_name, raw_value in response.raw_headers:
+            name = raw_name.decode("latin-1").lower()
+            if name not in _PRIVATE_RESPONSE_HEADERS:
+                recorded[name] = raw_value.decode("latin-1")
         out_headers = relayed_response_headers(response.raw_headers)
         out_headers.append(span_header)
         out_headers.extend(_STREAM_HEADERS)
         await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
-        # The body was read in full, so the next receive() resolves only on disconnect.
-        disconnect = asyncio.ensure_future(receive())
+        # Only a stream is worth watching for a hang-up (to keep reading for its usage); the
+        # request body was read in full, so the next receive() resolves only on disconnect.
+        streaming = recorded.get("content-type", "").startswith(_STREAM_TYPES)
+        disconnect = asyncio.ensure_future(receive()) if streaming else None
         try:
-            async for chunk in response.content.iter_any():
+            async for chunk in response:
                 self._capture(exchange, chunk, t0)
-                if disconnect.done():
+                if disconnect is not None and disconnect.done():
                     exchange.outcome = Outcome.CLIENT_DISCONNECTED
                     break
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
                 # Keep reading for a while so the usage at the end of the stream is recorded.
                 await asyncio.wait_for(self._drain(response, exchange, t0), self._drain_timeout)
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except (UpstreamError, TimeoutError) as exc:
             exchange.ended_at = time.perf_counter() - t0
             if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
                 exchange.error = "client disconnected; upstream not read to the end"
                 return
             exchange.outcome = Outcome.UPSTREAM_FAILED
             exchange.error = f"upstream stream broke: {_describe(exc)}"
-            exchange.error_type = "upstream_timeout" if isinstance(exc, asyncio.TimeoutError) else "upstream_reset"
+            exchange.error_type = "upstream_timeout" if isinstance(exc, UpstreamTimeout) else "upstream_reset"
             log.warning("%s %s: %s", exchange.upstream, exchange.path, exchange.error)
             # Abort the client's connection too, so it sees a broken stream, not a clean end.
             raise ClientAbort(exchange.error) from None
         finally:
-            disconnect.cancel()
+            if disconnect is not None:
+                disconnect.cancel()
         exchange.ended_at = time.perf_counter() - t0
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -199,8 +203,8 @@ class Forwarder:
         else:
             exchange.truncated = True
 
-    async def _drain(self, response: aiohttp.ClientResponse, exchange: Exchange, t0: float) -> None:
-        async for chunk in response.content.iter_any():
+    async def _drain(self, response: UpstreamResponse, exchange: Exchange, t0: float) -> None:
+        async for chunk in response:
             self._capture(exchange, chunk, t0)
 
     async def _refuse(

@@ -8,9 +8,11 @@ climb out of the base path; those are refused outright, since no vendor API uses
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 _DOT_SEGMENTS = frozenset({b".", b".."})
+_UNSAFE_BYTE = re.compile(rb"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ def check_rest(rest: bytes) -> None:
             # `..;x` is a dot segment to servers that strip path parameters (Tomcat, Spring).
             if segment.split(b";", 1)[0] in _DOT_SEGMENTS:
                 raise PathRejected("path must not contain '.' or '..' segments")
-    if any(byte < 0x21 or byte >= 0x7F for byte in rest):
+    if not rest.isascii() or _UNSAFE_BYTE.search(rest):
         raise PathRejected("path must be percent-encoded ASCII, without spaces or control characters")
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiohttp
 from yarl import URL
 
 from glassgate.config import AwsAuth, ProxySettings, UpstreamConfig
 from glassgate.proxy.aws_signer import AwsSigner, SigningTarget
 from glassgate.proxy.credentials import CredentialProvider, credential_for
+from glassgate.proxy.http1 import ConnectionPool
 from glassgate.proxy.vendors import VendorAdapter, get_adapter
 
 
@@ -25,11 +25,11 @@ class Upstream:
     vendor: str
     adapter: VendorAdapter
     origin: str  # scheme://host[:port], from config only
-    host_header: str  # the Host the upstream sees: what aiohttp sends, and what SigV4 signs
+    host_header: str  # the Host the upstream sees: what the client sends, and what SigV4 signs
     base_path: str  # percent-encoded, no trailing slash
     credential: CredentialProvider | None
     signer: AwsSigner | None = None  # Bedrock with Glassgate's AWS credentials
-    session: aiohttp.ClientSession | None = None
+    pool: ConnectionPool | None = None
 
     @property
     def holds_credential(self) -> bool:
@@ -39,12 +39,14 @@ class Upstream:
     def signing_target(self, rest: bytes, query: bytes) -> SigningTarget:
         return SigningTarget(self.host_header, self.base_path + rest.decode("ascii"), query.decode("ascii"))
 
-    def url_for(self, rest: bytes, query: bytes) -> URL:
-        # `rest` was checked by routes.check_rest: ASCII, starts with "/", no dot segments.
-        target = self.origin + self.base_path + rest.decode("ascii")
-        if query:
-            target += "?" + query.decode("ascii")
-        return URL(target, encoded=True)
+    def target_for(self, rest: bytes, query: bytes) -> str:
+        """The request-target sent upstream, percent-encoding untouched.
+
+        `rest` was checked by routes.check_rest (ASCII, no dot segments, starts with "/"),
+        and the host comes only from config, so no request can choose where it goes.
+        """
+        target = self.base_path + rest.decode("ascii") or "/"
+        return f"{target}?{query.decode('ascii')}" if query else target
 
 
 def build_upstream(name: str, config: UpstreamConfig) -> Upstream:
@@ -77,24 +79,22 @@ class UpstreamPool:
         return sorted(self.by_name)
 
     async def open(self) -> None:
-        timeout = aiohttp.ClientTimeout(
-            total=None, connect=self._settings.connect_timeout_s, sock_read=self._settings.read_timeout_s
-        )
         for upstream in self.by_name.values():
             if upstream.signer is not None:
                 upstream.signer.load()
-            upstream.session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._settings.max_connections_per_upstream, ttl_dns_cache=300),
-                timeout=timeout,
-                auto_decompress=False,  # relay the vendor's bytes as they are
-                cookie_jar=aiohttp.DummyCookieJar(),  # never share one client's cookies with another
-                trust_env=False,  # never pick up proxies or .netrc credentials from the environment
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            origin = URL(upstream.origin)
+            upstream.pool = ConnectionPool(
+                origin.scheme,
+                str(origin.host),
+                int(origin.port or 443),
+                connect_timeout=self._settings.connect_timeout_s,
+                read_timeout=self._settings.read_timeout_s,
+                max_connections=self._settings.max_connections_per_upstream,
             )
 
     async def close(self) -> None:
         for upstream in self.by_name.values():
-            if upstream.session is not None:
-                await upstream.session.close()
+            if upstream.pool is not None:
+                await upstream.pool.close()
             if upstream.credential is not None:
                 await upstream.credential.close()
