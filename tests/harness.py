@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -57,10 +58,15 @@ class GlassgateProcess:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    verify: ssl.SSLContext | bool = True  # trusts Glassgate's CA when it serves HTTPS
 
     def api(self, path: str, **params: Any) -> httpx.Response:
         return httpx.get(
-            f"{self.url}/api/v1{path}", params=params, headers={"authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10
+            f"{self.url}/api/v1{path}",
+            params=params,
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=10,
+            verify=self.verify,
         )
 
     def span(self, span_id: str, timeout_s: float = 10.0) -> dict[str, Any]:
@@ -91,8 +97,14 @@ class GlassgateProcess:
         return self.process.returncode
 
 
-def start_glassgate(config: dict[str, Any], workdir: Path, env: dict[str, str] | None = None) -> GlassgateProcess:
-    """Write the config, start `python -m glassgate serve`, wait until /readyz answers 200."""
+def start_glassgate(
+    config: dict[str, Any], workdir: Path, env: dict[str, str] | None = None, tls_ca: Path | None = None
+) -> GlassgateProcess:
+    """Write the config, start `python -m glassgate serve`, wait until /readyz answers 200.
+
+    With `tls_ca`, Glassgate serves HTTPS (its config names the certificate) and the
+    harness's own requests trust that CA.
+    """
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "glassgate.yaml"
@@ -121,13 +133,19 @@ def start_glassgate(config: dict[str, Any], workdir: Path, env: dict[str, str] |
             env=process_env,
             cwd=workdir,
         )
-    handle = GlassgateProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    scheme = "https" if tls_ca else "http"
+    handle = GlassgateProcess(
+        url=f"{scheme}://127.0.0.1:{port}",
+        process=process,
+        log_path=log_path,
+        verify=ssl.create_default_context(cafile=str(tls_ca)) if tls_ca else True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"glassgate exited with {process.returncode}:\n{handle.log()}")
         try:
-            if httpx.get(f"{handle.url}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{handle.url}/readyz", timeout=1, verify=handle.verify).status_code == 200:
                 return handle
         except httpx.TransportError:
             pass
