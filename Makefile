@@ -40,6 +40,7 @@ check: install  ## ruff, mypy --strict and the import rules
 bench: install  ## Proxy overhead: direct vs nginx vs Glassgate (installs nginx and wrk from Debian if missing)
 	bench/install-tools.sh
 	$(VENV)/bin/python -m bench.run $(ARGS)
+	$(VENV)/bin/python -m bench.sigv4_bench
 
 clean:  ## Remove the environments and local state (keeps nothing from .glassgate/)
 	rm -rf $(TOOLS) $(VENV) $(LEGACY_VENV) .glassgate .pytest_cache .mypy_cache .ruff_cache
