@@ -35,7 +35,8 @@ class Exchange:
     context_headers: dict[str, str] = field(default_factory=dict)  # x-glassgate-* and safe client headers
     request_body: bytes = b""
     status: int = 0
-    response_headers: dict[str, str] = field(default_factory=dict)
+    # As received: decoding them is capture's job, off the hot path.
+    raw_response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     headers_at: float | None = None  # seconds after start when the upstream's headers arrived
     chunks: list[bytes] = field(default_factory=list)
     chunk_times: list[float] = field(default_factory=list)  # seconds after start, one per chunk

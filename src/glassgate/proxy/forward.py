@@ -155,18 +155,15 @@ class Forwarder:
     ) -> None:
         exchange.headers_at = time.perf_counter() - t0
         exchange.status = response.status
-        recorded = exchange.response_headers
-        for raw_name, raw_value in response.raw_headers:
-            name = raw_name.decode("latin-1").lower()
-            if name not in _PRIVATE_RESPONSE_HEADERS:
-                recorded[name] = raw_value.decode("latin-1")
+        exchange.raw_response_headers = response.raw_headers
         out_headers = relayed_response_headers(response.raw_headers)
         out_headers.append(span_header)
         out_headers.extend(_STREAM_HEADERS)
         await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
         # Only a stream is worth watching for a hang-up (to keep reading for its usage); the
         # request body was read in full, so the next receive() resolves only on disconnect.
-        streaming = recorded.get("content-type", "").startswith(_STREAM_TYPES)
+        content_type = response.header("content-type")
+        streaming = content_type is not None and content_type.startswith(_STREAM_TYPES)
         disconnect = asyncio.ensure_future(receive()) if streaming else None
         try:
             async for chunk in response:
@@ -225,7 +222,7 @@ class Forwarder:
         exchange.error_type = exchange.error_type or code
         exchange.chunks.append(body)
         exchange.chunk_times.append(0.0)
-        exchange.response_headers = {"content-type": content_type.decode()}
+        exchange.raw_response_headers = [(b"content-type", content_type)]
         headers = [
             (b"content-type", content_type),
             (b"content-length", str(len(body)).encode()),
@@ -239,10 +236,6 @@ class Forwarder:
 
 class ClientAbort(Exception):
     """Raised after a broken upstream stream so the server drops the client connection."""
-
-
-# Never recorded: they can carry session secrets.
-_PRIVATE_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2", "www-authenticate"})
 
 
 def _describe(exc: BaseException) -> str:

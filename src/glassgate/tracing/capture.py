@@ -32,6 +32,8 @@ RECORDED_RESPONSE_HEADERS = frozenset(
         "x-amzn-errortype",
     }
 )
+# Never recorded: they can carry session secrets.
+_PRIVATE_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2", "www-authenticate"})
 RECORDED_RESPONSE_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "x-amzn-bedrock-")
 
 
@@ -97,19 +99,30 @@ def fallback_span(exchange: Exchange, failure: BaseException) -> Span:
     )
 
 
+def response_headers(exchange: Exchange) -> dict[str, str]:
+    """The upstream's response headers, lower-case names, minus those that can carry secrets."""
+    decoded: dict[str, str] = {}
+    for raw_name, raw_value in exchange.raw_response_headers:
+        name = raw_name.decode("latin-1").lower()
+        if name not in _PRIVATE_RESPONSE_HEADERS:
+            decoded[name] = raw_value.decode("latin-1")
+    return decoded
+
+
 def build_span(exchange: Exchange) -> Span:
     """Summarise the call with its vendor's adapter and assemble the stored record."""
     adapter = get_adapter(exchange.vendor)
-    chunks, undecoded = decode_body(exchange.chunks, exchange.response_headers.get("content-encoding"))
+    headers = response_headers(exchange)
+    chunks, undecoded = decode_body(exchange.chunks, headers.get("content-encoding"))
     call = WireCall(
         method=exchange.method,
         path=exchange.path,
         query=exchange.query,
         request_body=exchange.request_body,
         status=exchange.status,
-        content_type=exchange.response_headers.get("content-type", ""),
+        content_type=headers.get("content-type", ""),
         chunks=chunks if undecoded is None else [],
-        response_headers=exchange.response_headers,
+        response_headers=headers,
     )
     summary = adapter.summarize(call)
     context = exchange.context_headers
@@ -136,7 +149,7 @@ def build_span(exchange: Exchange) -> Span:
     for name in ("user-agent", "x-stainless-retry-count"):
         if name in context:
             attributes[f"client.{name}"] = context[name]
-    for key, value in exchange.response_headers.items():
+    for key, value in headers.items():
         if key in RECORDED_RESPONSE_HEADERS or key.startswith(RECORDED_RESPONSE_PREFIXES):
             attributes[f"response.{key}"] = value
     metadata = {

@@ -9,7 +9,7 @@ from typing import Any, Literal
 SpanStatus = Literal["ok", "error", "blocked", "cancelled"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen dataclasses pay a setattr per field per span
 class Span:
     span_id: str  # 16 hex digits (an OpenTelemetry span id)
     trace_id: str  # 32 hex digits

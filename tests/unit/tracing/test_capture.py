@@ -78,7 +78,14 @@ def exchange(**fields: Any) -> Exchange:
         "ended_at": 0.6,
     }
     values.update(fields)
-    return Exchange(**values)
+    return Exchange(**raw_headers(values))
+
+
+def raw_headers(values: dict[str, Any]) -> dict[str, Any]:
+    """Tests write response headers as a dict; the exchange holds them as received."""
+    headers = values.pop("response_headers", {})
+    values["raw_response_headers"] = [(name.encode(), value.encode()) for name, value in headers.items()]
+    return values
 
 
 def streamed(**fields: Any) -> Exchange:

@@ -63,7 +63,7 @@ def make_exchange(
         started_at=1735689600.0,
         request_body=request_body,
         status=200,
-        response_headers={"content-type": "application/json"},
+        raw_response_headers=[(b"content-type", b"application/json")],
         chunks=[b'{"data": []}'],
         chunk_times=[0.01],
         captured_bytes=captured_bytes,
