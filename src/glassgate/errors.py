@@ -5,9 +5,10 @@
     ├── DatabaseError        the database cannot be reached or migrated
     └── UpstreamError        an upstream could not be reached or answered badly
         ├── UpstreamTimeout
-        └── UpstreamUnavailable
+        ├── UpstreamUnavailable
+        └── UpstreamReset    (proxy.http1) the response body broke off
 
-Foreign exceptions (pydantic, asyncpg, aiohttp) are converted into these once, at the
+Foreign exceptions (pydantic, asyncpg, azure-identity) are converted into these once, at the
 boundary where they are raised; nothing above that boundary catches library errors.
 """
 

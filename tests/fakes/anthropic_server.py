@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from typing import Any
 
 from aiohttp import web
 
 from tests.fakes import anthropic_fixtures as fx
-from tests.fakes.vendor_server import Received
+from tests.fakes.vendor_server import Received, RecordingFake
 
 CUT_AFTER_EVENTS = 4  # message_start, content_block_start, ping, the first delta
 SLOW_DELTAS = 40
@@ -36,32 +35,12 @@ SLOW_DELAY_S = 0.05
 _NO_RETRY = {"x-should-retry": "false"}
 
 
-class FakeAnthropic:
-    """The fake's state: what it received."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.lock = threading.Lock()
-
-    def last(self) -> Received:
-        with self.lock:
-            return self.received[-1]
-
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app
+class FakeAnthropic(RecordingFake):
+    """Anthropic's Messages API."""
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        record = Received(
-            request.method,
-            request.raw_path,
-            [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.raw_headers],
-            body,
-        )
-        with self.lock:
-            self.received.append(record)
+        record = await self.record(request)
+        body = record.body
         if not (record.header("x-api-key") or record.header("authorization")):
             return await self._json(
                 record, 401, fx.error("authentication_error", "x-api-key header is required"), _NO_RETRY

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import threading
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,26 +22,18 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.fakes import bedrock_fixtures as fx
-from tests.fakes.vendor_server import Received
+from tests.fakes.vendor_server import Received, RecordingFake
 
 EVENTSTREAM = "application/vnd.amazon.eventstream"
 
 
-class FakeBedrock:
+class FakeBedrock(RecordingFake):
+    """Bedrock Runtime, checking signatures with the credentials Glassgate should sign with."""
+
     def __init__(self, access_key_id: str, secret: str, region: str) -> None:
+        super().__init__()
         self._credentials = Credentials(access_key_id, secret)
         self._region = region
-        self.received: list[Received] = []
-        self.lock = threading.Lock()
-
-    def last(self) -> Received:
-        with self.lock:
-            return self.received[-1]
-
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app
 
     def signature_problem(self, request: web.Request, body: bytes) -> str | None:
         authorization = request.headers.get("authorization", "")
@@ -66,15 +57,8 @@ class FakeBedrock:
         return None if hmac.compare_digest(expected, given) else "signature mismatch"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        record = Received(
-            request.method,
-            request.raw_path,
-            [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.raw_headers],
-            body,
-        )
-        with self.lock:
-            self.received.append(record)
+        record = await self.record(request)
+        body = record.body
         problem = self.signature_problem(request, body)
         if problem is not None:
             return self._error(

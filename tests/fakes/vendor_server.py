@@ -39,37 +39,43 @@ class Received:
         return next((value for key, value in self.headers if key.lower() == name.lower()), None)
 
 
-class FakeVendor:
-    """The fake's state: what it received, and the knobs tests turn."""
+class RecordingFake:
+    """A fake vendor's common part: one catch-all route that records each request's bytes.
+
+    Subclasses answer in `handle`, starting with `record = await self.record(request)`.
+    """
 
     def __init__(self) -> None:
         self.received: list[Received] = []
-        self.token_requests = 0
         self.lock = threading.Lock()
 
     def last(self) -> Received:
         with self.lock:
             return self.received[-1]
 
-    def find(self, predicate: Any) -> list[Received]:
-        with self.lock:
-            return [item for item in self.received if predicate(item)]
-
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def record(self, request: web.Request) -> Received:
         body = await request.read()
-        record = Received(
-            request.method,
-            request.raw_path,
-            [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.raw_headers],
-            body,
-        )
+        headers = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.raw_headers]
+        received = Received(request.method, request.raw_path, headers, body)
         with self.lock:
-            self.received.append(record)
+            self.received.append(received)
+        return received
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        raise NotImplementedError
+
+
+class FakeVendor(RecordingFake):
+    """OpenAI and Azure OpenAI."""
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        record = await self.record(request)
+        body = record.body
         path = request.path
         azure = path.startswith("/openai/")
         try:
