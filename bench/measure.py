@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil  # type: ignore[import-untyped]  # no stubs in the project's lock
+import psutil
 import uvloop
 
 from bench.procs import BenchError, Memory, Tree, cpu_delta, memory, sample_cpu, settle

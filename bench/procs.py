@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil  # type: ignore[import-untyped]  # no stubs in the project's lock
+import psutil
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

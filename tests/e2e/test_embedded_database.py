@@ -6,9 +6,24 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.fakes.vendor_server import FakeVendor, ServerThread
 from tests.harness import start_glassgate
+
+
+def embedded_postgres_running(data_dir: Path) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        running = [
+            process
+            for process in psutil.process_iter(["cmdline"])
+            if str(data_dir) in " ".join(process.info["cmdline"] or [])
+        ]
+        if not running:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_embedded_database_persists_across_restarts(tmp_path: Path) -> None:
@@ -41,6 +56,7 @@ def test_embedded_database_persists_across_restarts(tmp_path: Path) -> None:
         assert token not in second.log(), "the token is printed only when it is generated"
         again = httpx.get(f"{second.url}/api/v1/spans/{span_id}", headers=headers)
         assert again.status_code == 200, "spans survive a restart, and the same admin token still works"
-        second.stop()
+        assert second.stop() == 0, "SIGTERM drains and exits cleanly"
+        assert not embedded_postgres_running(data_dir), "stopping Glassgate stops its embedded PostgreSQL"
     finally:
         upstream.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -75,6 +76,10 @@ def serve(
     names = ", ".join(f"/{name} → {up.url}" for name, up in settings.upstreams.items())
     err.print(f"Glassgate on {scheme}://{settings.host}:{settings.port}  upstreams: {names}", highlight=False)
     logging.getLogger("uvicorn.error").addFilter(_drop_client_aborts)
+    # uvicorn drains on SIGTERM, then re-raises the signal to whatever handler was there
+    # before. With the default one the process would die without running atexit hooks,
+    # leaving the embedded PostgreSQL running; exiting normally lets pgserver stop it.
+    signal.signal(signal.SIGTERM, _exit_after_drain)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -91,6 +96,10 @@ def serve(
         ssl_certfile=settings.tls_cert,
         ssl_keyfile=settings.tls_key,
     )
+
+
+def _exit_after_drain(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _drop_client_aborts(record: logging.LogRecord) -> bool:
