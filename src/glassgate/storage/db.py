@@ -56,6 +56,9 @@ def migrate(database_url: str) -> None:
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
+    # Alembic announces each of its plugins at INFO; only the migrations themselves matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
