@@ -1,6 +1,7 @@
 """`create_app(settings)`: the whole request pipeline, visible in one place.
 
     /healthz, /readyz        answered here, never touching the database
+    /metrics                 Prometheus text, from counters the span writer keeps
     /api/...                 management REST API (FastAPI), admin token required
     /{upstream}/{rest}       data plane: Forwarder → upstream, exchange → SpanWriter → PostgreSQL
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import orjson
@@ -26,6 +28,7 @@ from glassgate.storage import db
 from glassgate.storage.aws_keys import CachedAwsKeyStore, cipher_for
 from glassgate.storage.keys import CachedKeyVerifier
 from glassgate.storage.spans import insert_spans
+from glassgate.tracing.metrics import CONTENT_TYPE, Metrics
 from glassgate.tracing.span import Span
 from glassgate.tracing.writer import SpanWriter
 
@@ -50,7 +53,9 @@ class Glassgate:
         self.upstreams = UpstreamPool(settings.upstreams, settings.proxy)
         self.keys = CachedKeyVerifier()
         self.aws_keys = CachedAwsKeyStore(cipher_for(resolve_secret_key(settings)))
-        self.writer = SpanWriter(self._insert, settings.tracing)
+        self.metrics = Metrics()
+        self.writer = SpanWriter(self._insert, settings.tracing, observe=self.metrics.observe)
+        self.metrics.watch_writer(lambda: float(self.writer.depth), lambda: asdict(self.writer.counters))
         authenticator = ClientAuthenticator(self.keys, self.aws_keys)
         self.forwarder = Forwarder(self.upstreams, self.writer, authenticator, settings.proxy, settings.tracing)
         self.ready = False
@@ -80,6 +85,11 @@ class Glassgate:
             await _plain_json(send, 200, {"service": "glassgate", "api": "/api/v1", "docs": "/api/docs"})
         elif route.upstream == "healthz":
             await _plain_json(send, 200, {"status": "ok"})
+        elif route.upstream == "metrics":
+            body = self.metrics.render()
+            headers = [(b"content-type", CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
         elif route.upstream == "readyz":
             status = 200 if self.ready else 503
             await _plain_json(send, status, {"status": "ready" if self.ready else "starting"})

@@ -218,3 +218,17 @@ def test_span_list_pages_and_filters(stack: Stack) -> None:
     errors = stack.glassgate.api("/spans", status="error", upstream="openai").json()["data"]
     assert errors and all(span["status"] == "error" and span["upstream"] == "openai" for span in errors)
     assert json.loads(json.dumps(first))  # plain JSON, no surprises
+
+
+def test_metrics_count_calls_and_never_show_keys(stack: Stack) -> None:
+    httpx.post(stack.glassgate.url + CHAT, json={"model": "gpt-4o-mini", "messages": []}, headers=AUTH)
+    deadline = time.monotonic() + 10
+    while True:
+        text = httpx.get(stack.glassgate.url + "/metrics").text
+        if 'glassgate_calls_total{model="gpt-4o-mini-2024-07-18",status="ok",upstream="openai"}' in text:
+            break
+        assert time.monotonic() < deadline, text[:2000]
+        time.sleep(0.05)
+    assert "glassgate_trace_written" in text and "glassgate_trace_dropped 0.0" in text
+    assert 'glassgate_tokens_total{kind="input",model="gpt-4o-mini-2024-07-18",upstream="openai"}' in text
+    assert CLIENT_VENDOR_KEY not in text and stack.glassgate_key not in text

@@ -24,6 +24,7 @@ from glassgate.tracing.span import Span
 log = logging.getLogger(__name__)
 
 SpanInserter = Callable[[Sequence[Span]], Awaitable[None]]
+SpanObserver = Callable[[Span], None]
 _MAX_BACKOFF_S = 5.0
 
 
@@ -39,8 +40,15 @@ class WriterCounters:
 class SpanWriter:
     """Lifecycle: `start()`, `submit()` from the proxy, `stop()` drains and flushes."""
 
-    def __init__(self, insert: SpanInserter, settings: TracingSettings, max_queued_bytes: int = 256 * 1024 * 1024):
+    def __init__(
+        self,
+        insert: SpanInserter,
+        settings: TracingSettings,
+        max_queued_bytes: int = 256 * 1024 * 1024,
+        observe: SpanObserver | None = None,
+    ):
         self._insert = insert
+        self._observe = observe
         self._batch_size = settings.batch_size
         self._interval = settings.flush_interval_ms / 1000.0
         self._max_items = settings.queue_size
@@ -125,13 +133,16 @@ class SpanWriter:
             exchange = self._queue.popleft()
             self._queued_bytes -= exchange.captured_bytes + len(exchange.request_body)
             try:
-                batch.append(build_span(exchange))
+                span = build_span(exchange)
             except Exception as exc:  # a parser bug must cost the details of one span, never the span
                 self.counters.capture_failed += 1
                 log.exception(
                     "could not parse the call to %s %s; storing it unparsed", exchange.upstream, exchange.path
                 )
-                batch.append(fallback_span(exchange, exc))
+                span = fallback_span(exchange, exc)
+            batch.append(span)
+            if self._observe is not None:
+                self._observe(span)
         return batch
 
 

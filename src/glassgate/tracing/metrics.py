@@ -1,0 +1,91 @@
+"""Prometheus metrics for /metrics: calls, errors, latency, TTFT and tokens, plus the writer's health.
+
+Updated by the span writer as spans are built, so the request path pays nothing for them.
+Label values come from clients (the model name), so they are bounded: past `MAX_MODELS`
+distinct models, new ones are counted under "other" rather than growing memory without end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from glassgate.tracing.span import Span
+
+MAX_MODELS = 200
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+# LLM calls span milliseconds (errors, embeddings) to minutes (long generations).
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320)
+_TTFT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
+
+
+def _reader(counters: Callable[[], dict[str, int]], name: str) -> Callable[[], float]:
+    return lambda: float(counters()[name])
+
+
+class Metrics:
+    """One registry per app (never the global one), so tests and replicas stay independent."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = ("upstream", "model", "status")
+        self.calls = Counter("glassgate_calls", "LLM calls through the proxy", labels, registry=self.registry)
+        self.latency = Histogram(
+            "glassgate_call_latency_seconds",
+            "Total call time",
+            ("upstream", "model"),
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.ttft = Histogram(
+            "glassgate_time_to_first_token_seconds",
+            "Time to the first content of the answer",
+            ("upstream", "model"),
+            buckets=_TTFT_BUCKETS,
+            registry=self.registry,
+        )
+        self.tokens = Counter(
+            "glassgate_tokens", "Tokens reported by the vendors", ("upstream", "model", "kind"), registry=self.registry
+        )
+        self._models: set[str] = set()
+
+    def watch_writer(self, depth: Callable[[], float], counters: Callable[[], dict[str, int]]) -> None:
+        """Expose the span writer's queue depth and counters, read at scrape time."""
+        Gauge("glassgate_trace_queue_depth", "Calls waiting to be written", registry=self.registry).set_function(depth)
+        for name in ("queued", "written", "dropped", "capture_failed", "write_failures"):
+            gauge = Gauge(
+                f"glassgate_trace_{name}", f"Span writer: {name.replace('_', ' ')} since start", registry=self.registry
+            )
+            gauge.set_function(_reader(counters, name))
+
+    def _model_label(self, model: str | None) -> str:
+        if not model:
+            return ""
+        if model in self._models:
+            return model
+        if len(self._models) < MAX_MODELS:
+            self._models.add(model)
+            return model
+        return "other"
+
+    def observe(self, span: Span) -> None:
+        upstream = span.upstream or ""
+        model = self._model_label(span.response_model or span.model)
+        self.calls.labels(upstream, model, span.status).inc()
+        if span.latency_ms is not None:
+            self.latency.labels(upstream, model).observe(span.latency_ms / 1000.0)
+        if span.ttft_ms is not None:
+            self.ttft.labels(upstream, model).observe(span.ttft_ms / 1000.0)
+        for kind, count in (
+            ("input", span.input_tokens),
+            ("output", span.output_tokens),
+            ("cached", span.cached_tokens),
+            ("reasoning", span.reasoning_tokens),
+        ):
+            if count:
+                self.tokens.labels(upstream, model, kind).inc(count)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
