@@ -79,6 +79,9 @@ def test_converse(stack: Stack, client: Any, model: str) -> None:
     assert span["model"] == model
     assert (span["input_tokens"], span["output_tokens"], span["cached_tokens"]) == (16, 6, 4)
     assert span["project"] == "team-b" and span["key_id"] == stack.aws_key["access_key_id"]
+    # An application inference profile ARN hides the model: unpriced, never $0.
+    assert span["cost_status"] == ("unpriced" if model == ARN else "priced")
+    assert (span["cost_usd"] is None) == (model == ARN)
 
 
 def test_converse_stream(stack: Stack, client: Any) -> None:

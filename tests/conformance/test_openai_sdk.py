@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 import openai
 import pytest
+from genai_prices import Usage, calc_price
 
 from tests.conformance.clients import OPENAI_SDK_MAJOR, chat_model, sdk_client
 from tests.conformance.conftest import CLIENT_VENDOR_KEY, Stack
@@ -82,6 +83,13 @@ def test_chat_non_stream(stack: Stack, vendor: str, monkeypatch: pytest.MonkeyPa
         4,
         2,
     )
+    # Priced by the served model (for Azure, not by the deployment name), cached tokens at their own rate.
+    provider = "openai" if vendor == "openai" else "azure"
+    expected = calc_price(
+        Usage(input_tokens=12, output_tokens=6, cache_read_tokens=4), fx.SERVED_MODEL, provider_id=provider
+    )
+    assert span["cost_status"] == "priced" and span["price_version"].startswith("genai-prices ")
+    assert span["cost_usd"] == pytest.approx(float(expected.total_price))
     assert span["request_body"]["messages"] == MESSAGES
     assert span["response_body"] == json.loads(raw.http_response.content)
     assert span["streamed"] is False

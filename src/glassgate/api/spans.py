@@ -34,6 +34,9 @@ class SpanSummary(BaseModel):
     cached_tokens: int | None = Field(description="Prompt tokens read from the vendor's cache (part of input_tokens).")
     cache_write_tokens: int | None = Field(description="Prompt tokens written to the cache (part of input_tokens).")
     reasoning_tokens: int | None
+    cost_usd: float | None = Field(description="USD, from genai-prices; null when unpriced or without usage.")
+    cost_status: str | None = Field(description="priced | unpriced (model not in the price table) | no_usage")
+    price_version: str | None = Field(description="The price table the cost was computed with.")
     latency_ms: float | None
     ttft_ms: float | None
     started_at: datetime

@@ -32,6 +32,9 @@ _COLUMNS = [
     "cached_tokens",
     "cache_write_tokens",
     "reasoning_tokens",
+    "cost_usd",
+    "cost_status",
+    "price_version",
     "latency_ms",
     "ttft_ms",
     "started_at",
@@ -56,6 +59,7 @@ _ARRAY_TYPES = {
     "cache_write_tokens": "int8",
     "reasoning_tokens": "int8",
     "latency_ms": "float8",
+    "cost_usd": "float8",
     "ttft_ms": "float8",
     "started_at": "timestamptz",
 }

@@ -13,6 +13,7 @@ from typing import Any
 
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.vendors import CallSummary, WireCall, get_adapter
+from glassgate.tracing.pricing import price
 from glassgate.tracing.span import Span, SpanStatus
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
@@ -159,6 +160,15 @@ def build_span(exchange: Exchange) -> Span:
         attributes["metadata"] = metadata
     tags = tuple(tag.strip() for tag in context.get("x-glassgate-tags", "").split(",") if tag.strip())
     response_raw = b"".join(chunks) if summary.response_json is None and undecoded is None else b""
+    usage = summary.usage
+    cost = price(
+        exchange.vendor,
+        summary.response_model or summary.model,  # Azure: the served model, not the deployment
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+    )
     return Span(
         span_id=exchange.span_id,
         trace_id=trace_id,
@@ -179,6 +189,9 @@ def build_span(exchange: Exchange) -> Span:
         cached_tokens=summary.usage.cached_tokens,
         cache_write_tokens=summary.usage.cache_write_tokens,
         reasoning_tokens=summary.usage.reasoning_tokens,
+        cost_usd=cost.usd,
+        cost_status=cost.status,
+        price_version=cost.price_version,
         latency_ms=round((exchange.ended_at or 0.0) * 1000.0, 3),
         ttft_ms=round(ttft_ms, 3) if ttft_ms is not None else None,
         session_id=context.get("x-glassgate-session-id"),

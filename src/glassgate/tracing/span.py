@@ -30,6 +30,9 @@ class Span:
     cached_tokens: int | None = None
     cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
+    cost_usd: float | None = None  # None when unpriced or without usage: never a made-up $0
+    cost_status: str | None = None  # priced | unpriced | no_usage
+    price_version: str | None = None
     latency_ms: float | None = None
     ttft_ms: float | None = None
     session_id: str | None = None
