@@ -30,6 +30,7 @@ from glassgate.storage.keys import CachedKeyVerifier
 from glassgate.storage.spans import insert_spans
 from glassgate.tracing.metrics import CONTENT_TYPE, Metrics
 from glassgate.tracing.span import Span
+from glassgate.tracing.spill import SpillStore
 from glassgate.tracing.writer import SpanWriter
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,9 @@ class Glassgate:
         self.keys = CachedKeyVerifier()
         self.aws_keys = CachedAwsKeyStore(cipher_for(resolve_secret_key(settings)))
         self.metrics = Metrics()
-        self.writer = SpanWriter(self._insert, settings.tracing, observe=self.metrics.observe)
+        spill_bytes = settings.tracing.spill_max_bytes
+        spill = SpillStore(settings.data_dir / "spill", spill_bytes) if spill_bytes else None
+        self.writer = SpanWriter(self._insert, settings.tracing, observe=self.metrics.observe, spill=spill)
         self.metrics.watch_writer(lambda: float(self.writer.depth), lambda: asdict(self.writer.counters))
         authenticator = ClientAuthenticator(self.keys, self.aws_keys)
         self.forwarder = Forwarder(self.upstreams, self.writer, authenticator, settings.proxy, settings.tracing)

@@ -160,6 +160,11 @@ class TracingSettings(_Frozen):
     )
     batch_size: int = Field(default=500, gt=0)
     flush_interval_ms: int = Field(default=50, gt=0)
+    spill_max_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=0,
+        description="Disk for spans spilled while the database is down (under data_dir/spill); 0 turns spilling off.",
+    )
     capture_max_bytes: int = Field(
         default=4 * 1024 * 1024, gt=0, description="Bodies larger than this are stored truncated."
     )

@@ -89,6 +89,9 @@ def test_calls_succeed_while_the_database_is_down_and_spans_arrive_after(
                 stored = {span["span_id"] for span in response.json()["data"]}
             time.sleep(0.2)
         assert stored == set(span_ids), f"{len(set(span_ids) - stored)} spans lost"
+        metrics = httpx.get(f"{glassgate.url}/metrics").text
+        assert "glassgate_trace_spilled 20.0" in metrics and "glassgate_trace_replayed 20.0" in metrics
+        assert "glassgate_trace_dropped 0.0" in metrics
     finally:
         glassgate.stop()
         upstream.stop()

@@ -22,7 +22,7 @@ _TTFT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
 
 
 def _reader(counters: Callable[[], dict[str, int]], name: str) -> Callable[[], float]:
-    return lambda: float(counters()[name])
+    return lambda: float(counters().get(name, 0))
 
 
 class Metrics:
@@ -54,7 +54,7 @@ class Metrics:
     def watch_writer(self, depth: Callable[[], float], counters: Callable[[], dict[str, int]]) -> None:
         """Expose the span writer's queue depth and counters, read at scrape time."""
         Gauge("glassgate_trace_queue_depth", "Calls waiting to be written", registry=self.registry).set_function(depth)
-        for name in ("queued", "written", "dropped", "capture_failed", "write_failures"):
+        for name in ("queued", "written", "dropped", "capture_failed", "write_failures", "spilled", "replayed"):
             gauge = Gauge(
                 f"glassgate_trace_{name}", f"Span writer: {name.replace('_', ' ')} since start", registry=self.registry
             )

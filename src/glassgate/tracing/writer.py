@@ -20,6 +20,7 @@ from glassgate.config import TracingSettings
 from glassgate.proxy.exchange import Exchange
 from glassgate.tracing.capture import build_span, fallback_span
 from glassgate.tracing.span import Span
+from glassgate.tracing.spill import SpillStore
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class WriterCounters:
     dropped: int = 0
     capture_failed: int = 0
     write_failures: int = 0
+    spilled: int = 0
+    replayed: int = 0
 
 
 class SpanWriter:
@@ -46,9 +49,14 @@ class SpanWriter:
         settings: TracingSettings,
         max_queued_bytes: int = 256 * 1024 * 1024,
         observe: SpanObserver | None = None,
+        spill: SpillStore | None = None,
     ):
         self._insert = insert
         self._observe = observe
+        self._spill = spill
+        self._backoff = 0.1
+        self._next_retry = 0.0
+        self._failures_while_stopping = 0
         self._batch_size = settings.batch_size
         self._interval = settings.flush_interval_ms / 1000.0
         self._max_items = settings.queue_size
@@ -96,36 +104,80 @@ class SpanWriter:
             self._task.cancel()
 
     async def _run(self) -> None:
-        backoff = 0.1
-        failures_while_stopping = 0
-        batch: list[Span] = []
         while True:
-            if not batch:
-                if not self._queue:
-                    if self._stopping:
-                        return
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wakeup.wait(), self._interval)
-                    self._wakeup.clear()
-                    continue
-                batch = self._take_batch()
-                if not batch:
-                    continue
+            if not self._queue:
+                if self._spill is not None and self._spill.has_pending():
+                    await self._replay()
+                if self._stopping:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._interval)
+                self._wakeup.clear()
+                continue
+            batch = self._take_batch()
+            if batch and not await self._write(batch):
+                return
+
+    async def _write(self, batch: list[Span]) -> bool:
+        """Store a batch (or spill it); False when shutdown gives up on an unreachable database."""
+        spill = self._spill
+        if spill is not None and spill.has_pending():
+            # A backlog is waiting: new spans queue up behind it, so replay keeps their order.
+            await self._spill_batch(batch)
+            await self._replay()
+            return True
+        while True:
             try:
                 await self._insert(batch)
             except Exception as exc:  # noqa: BLE001 -- any failure of the injected inserter means "not written yet"
                 self.counters.write_failures += 1
-                log.warning("writing %d spans failed (%s); retrying in %.1fs", len(batch), _brief(exc), backoff)
-                failures_while_stopping += self._stopping
-                if failures_while_stopping > 3:
+                if spill is not None:
+                    log.warning("writing %d spans failed (%s); spilling them to disk", len(batch), _brief(exc))
+                    await self._spill_batch(batch)
+                    self._next_retry = time.monotonic() + self._backoff
+                    return True
+                log.warning("writing %d spans failed (%s); retrying in %.1fs", len(batch), _brief(exc), self._backoff)
+                self._failures_while_stopping += self._stopping
+                if self._failures_while_stopping > 3:
                     log.error("giving up on %d spans at shutdown: database unavailable", len(batch) + len(self._queue))
-                    return
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+                    return False
+                await asyncio.sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, _MAX_BACKOFF_S)
                 continue
             self.counters.written += len(batch)
-            batch = []
-            backoff = 0.1
+            self._backoff = 0.1
+            return True
+
+    async def _spill_batch(self, batch: list[Span]) -> None:
+        assert self._spill is not None
+        dropped = await asyncio.to_thread(self._spill.append, batch)
+        self.counters.spilled += len(batch) - dropped
+        if dropped:
+            self.counters.dropped += dropped
+            log.error("spill is full (%d bytes): dropped %d spans", self._spill.size, dropped)
+
+    async def _replay(self) -> None:
+        """Write spilled segments back, oldest first, when the database answers again."""
+        spill = self._spill
+        if spill is None or time.monotonic() < self._next_retry:
+            return
+        spill.seal()
+        for segment in spill.segments():
+            spans = await asyncio.to_thread(spill.read, segment)
+            try:
+                for start in range(0, len(spans), self._batch_size):
+                    await self._insert(spans[start : start + self._batch_size])
+            except Exception as exc:  # noqa: BLE001 -- still down: try again later
+                self.counters.write_failures += 1
+                self._backoff = min(self._backoff * 2, _MAX_BACKOFF_S)
+                self._next_retry = time.monotonic() + self._backoff
+                log.info("database still unavailable (%s); %d bytes stay spilled", _brief(exc), spill.size)
+                return
+            spill.remove(segment)
+            self.counters.replayed += len(spans)
+            self.counters.written += len(spans)
+        self._backoff = 0.1
+        log.info("replayed the spilled spans; the spill is empty")
 
     def _take_batch(self) -> list[Span]:
         batch: list[Span] = []
