@@ -29,6 +29,7 @@ from glassgate.storage.aws_keys import CachedAwsKeyStore, cipher_for
 from glassgate.storage.keys import CachedKeyVerifier
 from glassgate.storage.spans import insert_spans
 from glassgate.tracing.metrics import CONTENT_TYPE, Metrics
+from glassgate.tracing.otlp_out import OtlpExporter
 from glassgate.tracing.span import Span
 from glassgate.tracing.spill import SpillStore
 from glassgate.tracing.writer import SpanWriter
@@ -57,11 +58,17 @@ class Glassgate:
         self.metrics = Metrics()
         spill_bytes = settings.tracing.spill_max_bytes
         spill = SpillStore(settings.data_dir / "spill", spill_bytes) if spill_bytes else None
-        self.writer = SpanWriter(self._insert, settings.tracing, observe=self.metrics.observe, spill=spill)
+        self.exporter = OtlpExporter(settings.otlp) if settings.otlp.endpoint else None
+        self.writer = SpanWriter(self._insert, settings.tracing, observe=self._observe, spill=spill)
         self.metrics.watch_writer(lambda: float(self.writer.depth), lambda: asdict(self.writer.counters))
         authenticator = ClientAuthenticator(self.keys, self.aws_keys)
         self.forwarder = Forwarder(self.upstreams, self.writer, authenticator, settings.proxy, settings.tracing)
         self.ready = False
+
+    def _observe(self, span: Span) -> None:
+        self.metrics.observe(span)
+        if self.exporter is not None:
+            self.exporter.submit(span)
 
     async def _insert(self, spans: Sequence[Span]) -> None:
         await insert_spans(self.api.state.pool, spans)
@@ -124,11 +131,15 @@ class Glassgate:
         self.aws_keys.connect(pool)
         await self.upstreams.open()
         self.writer.start()
+        if self.exporter is not None:
+            self.exporter.start()
         self.ready = True
 
     async def shutdown(self) -> None:
         self.ready = False
         await self.writer.stop()
+        if self.exporter is not None:
+            await self.exporter.stop()
         await self.upstreams.close()
         pool = getattr(self.api.state, "pool", None)
         if pool is not None:

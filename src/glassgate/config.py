@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 import yaml
 from pydantic import (
@@ -170,6 +171,59 @@ class TracingSettings(_Frozen):
     )
 
 
+class OtlpSettings(_Frozen):
+    """OTLP/HTTP span export, from the standard OpenTelemetry variables (not GLASSGATE_*)."""
+
+    endpoint: str | None = Field(default=None, description="Full traces URL; export is off without one.")
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = 10.0
+    service_name: str = "glassgate"
+    max_queue_size: int = 2048
+    max_export_batch_size: int = 512
+    schedule_delay_s: float = 5.0
+    capture_messages: bool = Field(default=False, description="Also export prompts and answers (opt-in).")
+
+
+def otlp_from_environment(environ: Mapping[str, str]) -> OtlpSettings:
+    """OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, and OTEL_BSP_*."""
+
+    def first(*names: str) -> str | None:
+        return next((environ[name] for name in names if environ.get(name)), None)
+
+    endpoint = first("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    base = first("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if endpoint is None and base is not None:
+        endpoint = base.rstrip("/") + "/v1/traces"
+    raw_headers = first("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS") or ""
+    headers = {}
+    for pair in raw_headers.split(","):
+        name, _, value = pair.partition("=")
+        if name.strip() and value:
+            headers[unquote(name.strip())] = unquote(value.strip())
+    values: dict[str, Any] = {"endpoint": endpoint, "headers": headers}
+    timeout = first("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
+    if timeout:
+        values["timeout_s"] = float(timeout) / 1000.0  # the variables are in milliseconds
+    if first("OTEL_SERVICE_NAME"):
+        values["service_name"] = first("OTEL_SERVICE_NAME")
+    for variable, field in (
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "max_queue_size"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "max_export_batch_size"),
+    ):
+        if environ.get(variable):
+            values[field] = int(environ[variable])
+    if environ.get("OTEL_BSP_SCHEDULE_DELAY"):
+        values["schedule_delay_s"] = int(environ["OTEL_BSP_SCHEDULE_DELAY"]) / 1000.0
+    if environ.get("GLASSGATE_OTLP_CAPTURE_MESSAGES", "").lower() in ("1", "true", "yes"):
+        values["capture_messages"] = True
+    try:
+        return OtlpSettings(**values)
+    except ValidationError as exc:
+        raise ConfigError(
+            describe_validation_error(exc).replace("invalid configuration", "invalid OTEL_* variables")
+        ) from None
+
+
 class Settings(BaseSettings):
     """Everything Glassgate is configured with. Built once by the CLI; frozen afterwards."""
 
@@ -189,6 +243,7 @@ class Settings(BaseSettings):
     upstreams: dict[UpstreamName, UpstreamConfig] = Field(default_factory=dict)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
+    otlp: OtlpSettings = Field(default_factory=OtlpSettings, description="Set from the OTEL_* variables.")
 
     @field_validator("database_url")
     @classmethod
@@ -295,9 +350,12 @@ def load_settings(
     if "upstreams" not in values and not has_env_upstreams:
         values["upstreams"] = default_upstreams()
     try:
+        values.setdefault("otlp", otlp_from_environment(os.environ))
         settings = Settings(**values)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc)) from None
+    except (ValidationError, ValueError) as exc:
+        if isinstance(exc, ValidationError):
+            raise ConfigError(describe_validation_error(exc)) from None
+        raise ConfigError(f"invalid OTEL_* variables: {exc}") from None
     flags = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
     # Revalidating the whole object would let the environment win again: check each flag alone.
     return settings.model_copy(update={name: _validate_flag(name, value) for name, value in flags.items()})
