@@ -2,6 +2,7 @@
 
     /healthz, /readyz        answered here, never touching the database
     /metrics                 Prometheus text, from counters the span writer keeps
+    /v1/traces               OTLP/HTTP in: spans from instrumented apps, into the same store
     /api/...                 management REST API (FastAPI), admin token required
     /{upstream}/{rest}       data plane: Forwarder → upstream, exchange → SpanWriter → PostgreSQL
 
@@ -18,6 +19,7 @@ from typing import Any
 import orjson
 
 from glassgate.api.app import create_api
+from glassgate.api.otlp_receiver import OtlpReceiver
 from glassgate.config import RESERVED_SEGMENTS, Settings
 from glassgate.local_secrets import resolve_admin_token, resolve_secret_key
 from glassgate.proxy.client_auth import ClientAuthenticator
@@ -62,6 +64,7 @@ class Glassgate:
         self.writer = SpanWriter(self._insert, settings.tracing, observe=self._observe, spill=spill)
         self.metrics.watch_writer(lambda: float(self.writer.depth), lambda: asdict(self.writer.counters))
         authenticator = ClientAuthenticator(self.keys, self.aws_keys)
+        self.otlp_receiver = OtlpReceiver(admin_token, self.keys, self._insert)
         self.forwarder = Forwarder(self.upstreams, self.writer, authenticator, settings.proxy, settings.tracing)
         self.ready = False
 
@@ -100,6 +103,8 @@ class Glassgate:
             headers = [(b"content-type", CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
+        elif route.upstream == "v1" and route.rest == b"/traces":
+            await self.otlp_receiver(scope, receive, send)
         elif route.upstream == "readyz":
             status = 200 if self.ready else 503
             await _plain_json(send, status, {"status": "ready" if self.ready else "starting"})

@@ -180,3 +180,11 @@ async def get_span(pool: asyncpg.Pool, span_id: str) -> dict[str, Any] | None:
     async with pool.acquire() as connection:
         record = await connection.fetchrow(f"SELECT {', '.join(_COLUMNS)} FROM spans WHERE span_id = $1", span_id)
     return _decode_row(record) if record is not None else None
+
+
+async def trace_spans(pool: asyncpg.Pool, trace_id: str, limit: int = 5000) -> list[dict[str, Any]]:
+    """Every span of one trace (app spans and proxied calls alike), in start order."""
+    query = f"SELECT {', '.join(LIST_COLUMNS)} FROM spans WHERE trace_id = $1 ORDER BY started_at, span_id LIMIT $2"
+    async with pool.acquire() as connection:
+        records = await connection.fetch(query, trace_id, limit)
+    return [_decode_row(record) for record in records]
