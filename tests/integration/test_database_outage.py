@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import time
 import warnings
 from collections.abc import Iterator
@@ -43,6 +45,9 @@ def postgres(tmp_path: Path) -> Iterator[StoppablePostgres]:
     instance = StoppablePostgres(tmp_path / "pg")
     db.migrate(instance.url)
     yield instance
+    # pgserver tracks the postmaster it started; the test restarted it, so stop it ourselves.
+    with contextlib.suppress(subprocess.CalledProcessError):
+        instance.stop()
     instance.server.cleanup()
 
 
