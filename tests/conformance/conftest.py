@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -58,7 +59,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
     bedrock_server = ServerThread(bedrock.app()).start()
     authority = trustme.CA()
     cert = authority.issue_cert("127.0.0.1", "localhost")
-    ssl_context = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
+    ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(ssl_context)
     entra = FakeEntra()
     entra_server = ServerThread(entra.app(), ssl_context).start()
