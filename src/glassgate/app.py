@@ -12,14 +12,12 @@ Daemons started by the lifespan: the database pool, the span writer, the upstrea
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
-
-import orjson
 
 from glassgate.api.app import create_api
 from glassgate.api.otlp_receiver import OtlpReceiver
+from glassgate.asgi import Receive, Scope, Send, send_json, send_response
 from glassgate.config import RESERVED_SEGMENTS, Settings
 from glassgate.local_secrets import resolve_admin_token, resolve_secret_key
 from glassgate.proxy.client_auth import ClientAuthenticator
@@ -37,11 +35,6 @@ from glassgate.tracing.spill import SpillStore
 from glassgate.tracing.writer import SpanWriter
 
 log = logging.getLogger(__name__)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 
 class Glassgate:
@@ -90,24 +83,19 @@ class Glassgate:
         try:
             route = split_route(raw_path)
         except PathRejected as exc:
-            await _plain_json(
-                send, 400, {"error": {"message": str(exc), "type": "invalid_request", "code": "bad_path"}}
-            )
+            await send_json(send, 400, {"error": {"message": str(exc), "type": "invalid_request", "code": "bad_path"}})
             return
         if route is None:
-            await _plain_json(send, 200, {"service": "glassgate", "api": "/api/v1", "docs": "/api/docs"})
+            await send_json(send, 200, {"service": "glassgate", "api": "/api/v1", "docs": "/api/docs"})
         elif route.upstream == "healthz":
-            await _plain_json(send, 200, {"status": "ok"})
+            await send_json(send, 200, {"status": "ok"})
         elif route.upstream == "metrics":
-            body = self.metrics.render()
-            headers = [(b"content-type", CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": body, "more_body": False})
+            await send_response(send, 200, self.metrics.render(), CONTENT_TYPE.encode())
         elif route.upstream == "v1" and route.rest == b"/traces":
             await self.otlp_receiver(scope, receive, send)
         elif route.upstream == "readyz":
             status = 200 if self.ready else 503
-            await _plain_json(send, status, {"status": "ready" if self.ready else "starting"})
+            await send_json(send, status, {"status": "ready" if self.ready else "starting"})
         elif route.upstream in RESERVED_SEGMENTS:
             await self.api(scope, receive, send)
         else:
@@ -162,10 +150,3 @@ class Glassgate:
 def create_app(settings: Settings) -> Glassgate:
     """Build the application; nothing connects until the server's lifespan starts it."""
     return Glassgate(settings)
-
-
-async def _plain_json(send: Send, status: int, payload: object) -> None:
-    body = orjson.dumps(payload)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from glassgate.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_response
 from glassgate.proxy.client_keys import KeyVerifier
 from glassgate.tracing.otlp_in import MalformedOtlp, parse_request, to_spans
 from glassgate.tracing.span import Span
 
 log = logging.getLogger(__name__)
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Inserter = Callable[[Sequence[Span]], Awaitable[None]]
 MAX_BODY = 16 * 1024 * 1024
 
@@ -47,8 +44,9 @@ class OtlpReceiver:
                 send, 401, {"message": "send Authorization: Bearer <admin token or Glassgate key>"}, json_body
             )
             return
-        body = await _read(receive)
-        if body is None:
+        try:
+            body = await read_body(scope, receive, MAX_BODY)
+        except BodyTooLarge:
             await _answer(send, 413, {"message": f"an OTLP export is limited to {MAX_BODY} bytes"}, json_body)
             return
         try:
@@ -76,35 +74,13 @@ class OtlpReceiver:
         return identity.project if identity is not None else None
 
 
-async def _read(receive: Receive) -> bytes | None:
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        piece = message.get("body", b"")
-        size += len(piece)
-        if size > MAX_BODY:
-            return None
-        parts.append(piece)
-        if not message.get("more_body"):
-            break
-    return b"".join(parts)
-
-
 async def _answer(
     send: Send, status: int, problem: dict[str, str] | None, json_body: bool, retry_after: bool = False
 ) -> None:
-    if json_body:
-        body, content_type = orjson.dumps(problem or {}), b"application/json"
+    if problem is not None:  # errors as a JSON message: clearer to a person than a google.rpc.Status
+        body, content_type = orjson.dumps(problem), b"application/json"
+    elif json_body:
+        body, content_type = b"{}", b"application/json"
     else:
-        body = b"" if problem is None else ExportTraceServiceResponse().SerializeToString()
-        content_type = b"application/x-protobuf"
-        if problem is not None:  # OTLP carries errors as google.rpc.Status; a JSON message is clearer here
-            body, content_type = orjson.dumps(problem), b"application/json"
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-    if retry_after:
-        headers.append((b"retry-after", b"5"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+        body, content_type = ExportTraceServiceResponse().SerializeToString(), b"application/x-protobuf"
+    await send_response(send, status, body, content_type, [(b"retry-after", b"5")] if retry_after else None)

@@ -10,11 +10,9 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Protocol
+from typing import Protocol
 
-import orjson
-
+from glassgate.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json, send_response
 from glassgate.config import ProxySettings, TracingSettings
 from glassgate.errors import UpstreamError, UpstreamTimeout
 from glassgate.proxy.client_auth import ClientAuthenticator, Refusal
@@ -25,10 +23,6 @@ from glassgate.proxy.routes import Route
 from glassgate.proxy.upstream import Upstream, UpstreamPool
 from glassgate.proxy.vendors.base import error_headers
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
 log = logging.getLogger(__name__)
 _STREAM_HEADERS = [(b"x-accel-buffering", b"no")]
 _STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream")
@@ -38,10 +32,6 @@ class ExchangeSink(Protocol):
     def submit(self, exchange: Exchange) -> None:
         """Take a finished exchange without blocking (the tracing queue)."""
         ...
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class Forwarder:
@@ -67,9 +57,7 @@ class Forwarder:
         if upstream is None:
             known = ", ".join(self._pool.names()) or "none"
             message = f"unknown upstream {route.upstream!r}; configured upstreams: {known}"
-            await _send_json(
-                send, 404, {"error": {"message": message, "type": "not_found", "code": "unknown_upstream"}}
-            )
+            await send_json(send, 404, {"error": {"message": message, "type": "not_found", "code": "unknown_upstream"}})
             return
         exchange = Exchange(
             span_id=os.urandom(8).hex(),
@@ -103,7 +91,7 @@ class Forwarder:
             scope["headers"], strip_client_keys=upstream.holds_credential
         )
         try:
-            exchange.request_body = await _read_body(scope, receive, self._max_body)
+            exchange.request_body = await read_body(scope, receive, self._max_body)
         except BodyTooLarge:
             message = f"request body exceeds the proxy limit of {self._max_body} bytes"
             await self._refuse(send, upstream, exchange, 413, message, "request_too_large", span_header)
@@ -216,7 +204,6 @@ class Forwarder:
     ) -> None:
         """Answer in the vendor's own error shape and record the refusal on the span."""
         body, content_type = upstream.adapter.error_body(status, message, code)
-        extra = error_headers(upstream.adapter, status)
         exchange.status = status
         exchange.error = message
         exchange.error_type = exchange.error_type or code
@@ -224,14 +211,11 @@ class Forwarder:
         exchange.chunk_times.append(0.0)
         exchange.raw_response_headers = [(b"content-type", content_type)]
         headers = [
-            (b"content-type", content_type),
-            (b"content-length", str(len(body)).encode()),
             (b"x-should-retry", b"false" if status < 500 else b"true"),
             span_header,
-            *extra,
+            *error_headers(upstream.adapter, status),
         ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send_response(send, status, body, content_type, headers)
 
 
 class ClientAbort(Exception):
@@ -243,35 +227,3 @@ def _describe(exc: BaseException) -> str:
         return "timed out"
     text = str(exc) or type(exc).__name__
     return text[:300]
-
-
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit() and int(value) > limit:
-            raise BodyTooLarge
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        piece = message.get("body", b"")
-        size += len(piece)
-        if size > limit:
-            raise BodyTooLarge
-        parts.append(piece)
-        if not message.get("more_body", False):
-            break
-    return b"".join(parts) if len(parts) != 1 else parts[0]
-
-
-async def _send_json(send: Send, status: int, payload: object) -> None:
-    body = orjson.dumps(payload)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
