@@ -6,10 +6,11 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 LEGACY_VENV := .venv-legacy
+PHOENIX_VENV := .venv-phoenix
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-legacy run test test-current test-legacy check bench clean
+.PHONY: help install install-legacy install-phoenix run test test-current test-legacy check bench bench-pipeline clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,10 +25,13 @@ install: $(UV)  ## Create .venv from uv.lock (frozen) with the glassgate CLI at 
 install-legacy: $(UV)  ## Create .venv-legacy: the same lock, with the 1.x openai SDK for the conformance suite
 	UV_PROJECT_ENVIRONMENT=$(LEGACY_VENV) $(UV) sync --frozen --quiet --no-group sdk-current --group sdk-legacy
 
+install-phoenix: $(UV)  ## Create .venv-phoenix: Arize Phoenix, which the export tests run as a real OTLP consumer
+	UV_PROJECT_ENVIRONMENT=$(PHOENIX_VENV) $(UV) sync --frozen --quiet --no-default-groups --group phoenix
+
 run: install  ## Start Glassgate on 127.0.0.1:4000 with the embedded PostgreSQL under .glassgate/
 	$(VENV)/bin/glassgate serve $(ARGS)
 
-test: install install-legacy  ## Run every test (current SDKs), then the conformance suite with the 1.x SDKs
+test: install install-legacy install-phoenix  ## Run every test (current SDKs), then the conformance suite with the 1.x SDKs
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 	$(LEGACY_VENV)/bin/python -m pytest tests/conformance $(PYTEST_ARGS)
 
@@ -42,5 +46,8 @@ bench: install  ## Proxy overhead: direct vs nginx vs Glassgate (installs nginx 
 	$(VENV)/bin/python -m bench.run $(ARGS)
 	$(VENV)/bin/python -m bench.sigv4_bench
 
+bench-pipeline: install  ## Trace pipeline: writer spans/s, and list/dashboard query times with 1,000,000 spans stored
+	$(VENV)/bin/python -m bench.pipeline $(ARGS)
+
 clean:  ## Remove the environments and local state (keeps nothing from .glassgate/)
-	rm -rf $(TOOLS) $(VENV) $(LEGACY_VENV) .glassgate .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(TOOLS) $(VENV) $(LEGACY_VENV) $(PHOENIX_VENV) .glassgate .pytest_cache .mypy_cache .ruff_cache

@@ -6,11 +6,13 @@
     /api/...                 management REST API (FastAPI), admin token required
     /{upstream}/{rest}       data plane: Forwarder → upstream, exchange → SpanWriter → PostgreSQL
 
-Daemons started by the lifespan: the database pool, the span writer, the upstream clients.
+Daemons started by the lifespan: the database pool, partition maintenance, the span writer,
+the upstream clients.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -27,7 +29,9 @@ from glassgate.proxy.upstream import UpstreamPool
 from glassgate.storage import db
 from glassgate.storage.aws_keys import CachedAwsKeyStore, cipher_for
 from glassgate.storage.keys import CachedKeyVerifier
-from glassgate.storage.spans import insert_spans
+from glassgate.storage.partitions import Maintainer
+from glassgate.storage.spans import encode, insert_spans
+from glassgate.tracing import pricing, tokens
 from glassgate.tracing.metrics import CONTENT_TYPE, Metrics
 from glassgate.tracing.otlp_out import OtlpExporter
 from glassgate.tracing.span import Span
@@ -54,11 +58,13 @@ class Glassgate:
         spill_bytes = settings.tracing.spill_max_bytes
         spill = SpillStore(settings.data_dir / "spill", spill_bytes) if spill_bytes else None
         self.exporter = OtlpExporter(settings.otlp) if settings.otlp.endpoint else None
-        self.writer = SpanWriter(self._insert, settings.tracing, observe=self._observe, spill=spill)
+        self.writer = SpanWriter(self._insert, settings.tracing, observe=self._observe, spill=spill, prepare=encode)
         self.metrics.watch_writer(lambda: float(self.writer.depth), lambda: asdict(self.writer.counters))
         authenticator = ClientAuthenticator(self.keys, self.aws_keys)
         self.otlp_receiver = OtlpReceiver(admin_token, self.keys, self._insert)
         self.forwarder = Forwarder(self.upstreams, self.writer, authenticator, settings.proxy, settings.tracing)
+        self.maintainer: Maintainer | None = None
+        self._preload: asyncio.Future[None] | None = None
         self.ready = False
 
     def _observe(self, span: Span) -> None:
@@ -67,7 +73,11 @@ class Glassgate:
             self.exporter.submit(span)
 
     async def _insert(self, spans: Sequence[Span]) -> None:
-        await insert_spans(self.api.state.pool, spans)
+        # A database that hangs (rather than refusing) must not hold spans in memory until the
+        # driver's own timeout: past this bound the writer treats the batch as failed and spills
+        # it; if the insert did commit after all, the replay finds the spans there and skips them.
+        async with asyncio.timeout(self.settings.tracing.write_timeout_s):
+            await insert_spans(self.api.state.pool, spans)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -123,6 +133,12 @@ class Glassgate:
         self.keys.connect(pool)
         self.aws_keys.connect(pool)
         await self.upstreams.open()
+        # Spans are built on this event loop: the price table must not load at the first one.
+        await asyncio.to_thread(pricing.warm_up)
+        # The tokenizer files (~0.5 s, only needed for calls without vendor usage) load beside.
+        self._preload = asyncio.get_running_loop().run_in_executor(None, tokens.preload)
+        self.maintainer = Maintainer(pool, self.settings.tracing.retention_days)
+        self.maintainer.start()
         self.writer.start()
         if self.exporter is not None:
             self.exporter.start()
@@ -131,6 +147,8 @@ class Glassgate:
     async def shutdown(self) -> None:
         self.ready = False
         await self.writer.stop()
+        if self.maintainer is not None:
+            await self.maintainer.stop()
         if self.exporter is not None:
             await self.exporter.stop()
         await self.upstreams.close()

@@ -119,6 +119,20 @@ class UpstreamConfig(_Frozen):
     url: str = Field(default="", description="Base URL; defaults to the vendor's public API.")
     region: str | None = Field(default=None, description="AWS region (bedrock): the endpoint and the signing scope.")
     auth: UpstreamAuth = Field(default_factory=PassthroughAuth)
+    inject_stream_usage: bool = Field(
+        default=False,
+        description=(
+            "openai/azure: add stream_options.include_usage to streamed chat and completions requests, "
+            "so their spans get the vendor's token counts; the usage chunks are removed from what the client receives."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _stream_usage_vendor(self) -> UpstreamConfig:
+        # Only OpenAI's stream format has an include_usage flag to inject.
+        if self.inject_stream_usage and self.vendor not in ("openai", "azure"):
+            raise ValueError(f"inject_stream_usage is only for vendors 'openai' and 'azure', not {self.vendor!r}")
+        return self
 
     @model_validator(mode="after")
     def _default_and_check_url(self) -> UpstreamConfig:
@@ -168,6 +182,14 @@ class TracingSettings(_Frozen):
     )
     capture_max_bytes: int = Field(
         default=4 * 1024 * 1024, gt=0, description="Bodies larger than this are stored truncated."
+    )
+    write_timeout_s: float = Field(
+        default=5.0, gt=0, description="A batch insert slower than this counts as failed: the batch is spilled."
+    )
+    retention_days: int | None = Field(
+        default=None,
+        gt=0,
+        description="Keep spans this many days (whole months are dropped once past it); unset keeps everything.",
     )
 
 

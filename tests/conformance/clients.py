@@ -23,7 +23,7 @@ def sdk_client(
         "OPENAI_API_VERSION",
     ):
         monkeypatch.delenv(name, raising=False)
-    if vendor in ("openai", "openai-held"):
+    if vendor.startswith("openai"):
         monkeypatch.setenv("OPENAI_BASE_URL", f"{stack.glassgate.url}/{vendor}/v1")
         monkeypatch.setenv("OPENAI_API_KEY", key)
         return openai.OpenAI()

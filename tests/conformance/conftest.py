@@ -3,6 +3,8 @@
 Upstreams:
     openai       passthrough to the fake OpenAI
     azure        passthrough to the fake Azure OpenAI
+    openai-usage, azure-usage
+                 the same, with `inject_stream_usage` (streams asked for usage, hidden from clients)
     openai-held  Glassgate holds a static vendor key; clients send Glassgate keys
     azure-sp     Glassgate holds an Entra service principal (fake Entra over HTTPS)
     anthropic    passthrough to the fake Anthropic Messages API
@@ -78,6 +80,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
             "openai": {"vendor": "openai", "url": vendor_server.url},
             "dead": {"vendor": "openai", "url": f"http://127.0.0.1:{free_port()}/v1"},
             "azure": {"vendor": "azure", "url": vendor_server.url},
+            "openai-usage": {"vendor": "openai", "url": vendor_server.url, "inject_stream_usage": True},
+            "azure-usage": {"vendor": "azure", "url": vendor_server.url, "inject_stream_usage": True},
             "anthropic": {"vendor": "anthropic", "url": anthropic_server.url},
             "bedrock": {
                 "vendor": "bedrock",

@@ -125,7 +125,10 @@ def test_unknown_upstream_names_the_configured_ones(stack: Stack) -> None:
     response = httpx.post(stack.glassgate.url + "/nope/v1/chat/completions", json={})
     assert response.status_code == 404
     message = response.json()["error"]["message"]
-    assert "'nope'" in message and "anthropic, azure, azure-sp, bedrock, dead, openai, openai-held" in message
+    assert (
+        "'nope'" in message
+        and "anthropic, azure, azure-sp, azure-usage, bedrock, dead, openai, openai-held, openai-usage" in message
+    )
 
 
 def test_oversized_body_gets_413_and_nothing_goes_upstream(stack: Stack) -> None:

@@ -253,6 +253,23 @@ def completion(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def completion_stream(request: dict[str, Any]) -> list[bytes]:
+    """A legacy Completions stream; with `include_usage`, shaped as OpenAI shapes chat streams."""
+    include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+    usage_field = {"usage": None} if include_usage else {}
+    base = {"id": "cmpl-fake1", "object": "text_completion", "created": CREATED, "model": "gpt-3.5-turbo-instruct"}
+    pieces = [(piece, None) for piece in TEXT_PIECES] + [("", "stop")]
+    events = [
+        sse({**base, "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}], **usage_field})
+        for text, finish in pieces
+    ]
+    if include_usage:
+        usage = {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6}
+        events.append(sse({**base, "choices": [], "usage": usage}))
+    events.append(b"data: [DONE]\n\n")
+    return events
+
+
 def error(status: int, message: str, kind: str, code: str | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 

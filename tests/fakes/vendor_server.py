@@ -8,6 +8,7 @@ one field every SDK call lets a test set:
     error-400, rate-limited, server-error   the vendor's error shapes and headers
     cut-stream                              two chunks, then the connection drops
     slow-stream                             40 chunks 50 ms apart (for client disconnects)
+    split-stream                            the stream's bytes in 37-byte writes, cutting events apart
     hang                                    no answer for 5 s (for read timeouts)
     filtered (Azure)                        a content-filter 400
 """
@@ -136,6 +137,8 @@ class FakeVendor(RecordingFake):
         if path.endswith("/embeddings"):
             return await self._json(request, record, 200, fx.embeddings(payload))
         if path.endswith("/completions"):
+            if payload.get("stream"):
+                return await self._stream(request, record, fx.completion_stream(payload), model)
             return await self._json(request, record, 200, fx.completion(payload))
         if path.endswith("/gzip"):
             data = gzip.compress(fx.dumps(fx.chat_completion({}, azure=False)))
@@ -174,6 +177,9 @@ class FakeVendor(RecordingFake):
         if model == "slow-stream":
             dot = fx.sse({**fx.CHUNK_BASE, "choices": [{"index": 0, "delta": {"content": "."}, "finish_reason": None}]})
             events = events[:2] + [dot] * 40 + events[2:]
+        if model == "split-stream":
+            data = b"".join(events)
+            events = [data[start : start + 37] for start in range(0, len(data), 37)]
         for number, event in enumerate(events):
             if model == "cut-stream" and number == 2:
                 assert request.transport is not None
@@ -183,6 +189,8 @@ class FakeVendor(RecordingFake):
             await response.write(event)
             if model == "slow-stream":
                 await asyncio.sleep(0.05)
+            elif model == "split-stream":
+                await asyncio.sleep(0.002)  # separate writes, so the pieces reach the proxy apart
         await response.write_eof()
         return response
 

@@ -296,6 +296,25 @@ def test_azure_requires_a_url(tmp_path: Path) -> None:
     assert "url is required for vendor 'azure'" in message
 
 
+def test_stream_usage_injection_is_off_by_default_and_for_openai_or_azure_only(tmp_path: Path) -> None:
+    text = (
+        "upstreams:\n  o: {vendor: openai}\n  p: {vendor: openai, inject_stream_usage: true}\n"
+        "  az: {vendor: azure, url: https://r.openai.azure.com, inject_stream_usage: true}\n"
+    )
+    upstreams = load_settings(write_config(tmp_path, text)).upstreams
+    assert [upstreams[name].inject_stream_usage for name in ("o", "p", "az")] == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    "upstream",
+    [{"vendor": "anthropic"}, {"vendor": "bedrock", "region": "us-east-1"}],
+)
+def test_stream_usage_injection_is_refused_for_other_vendors(upstream: dict[str, Any]) -> None:
+    message = config_error(upstreams={"x": {**upstream, "inject_stream_usage": True}})
+    assert "upstreams.x:" in message
+    assert "inject_stream_usage is only for vendors 'openai' and 'azure'" in message
+
+
 def test_service_principal_auth_defaults(tmp_path: Path) -> None:
     path = write_config(
         tmp_path,

@@ -6,7 +6,7 @@ import hmac
 
 from fastapi import Depends, FastAPI, Request
 
-from glassgate.api import spans, traces
+from glassgate.api import spans, stats, traces
 from glassgate.api.problems import Problem, install_problem_handlers
 
 
@@ -33,4 +33,5 @@ def create_api(admin_token: str) -> FastAPI:
     install_problem_handlers(api)
     api.include_router(spans.router, dependencies=[Depends(require_admin)])
     api.include_router(traces.router, dependencies=[Depends(require_admin)])
+    api.include_router(stats.router, dependencies=[Depends(require_admin)])
     return api

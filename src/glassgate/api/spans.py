@@ -34,6 +34,7 @@ class SpanSummary(BaseModel):
     cached_tokens: int | None = Field(description="Prompt tokens read from the vendor's cache (part of input_tokens).")
     cache_write_tokens: int | None = Field(description="Prompt tokens written to the cache (part of input_tokens).")
     reasoning_tokens: int | None
+    usage_estimated: bool = Field(description="Token counts estimated with tiktoken: the vendor reported none.")
     cost_usd: float | None = Field(description="USD, from genai-prices; null when unpriced or without usage.")
     cost_status: str | None = Field(description="priced | unpriced (model not in the price table) | no_usage")
     price_version: str | None = Field(description="The price table the cost was computed with.")
@@ -45,6 +46,8 @@ class SpanSummary(BaseModel):
     tags: list[str]
     key_id: str | None
     error: str | None
+    input_preview: str | None = Field(description="The latest user turn or prompt: one line, at most 1000 characters.")
+    output_preview: str | None = Field(description="The text the model produced, likewise bounded.")
     attributes: dict[str, Any]
 
 
@@ -67,11 +70,29 @@ async def list_spans(
     model: str | None = None,
     status: Literal["ok", "error", "blocked", "cancelled"] | None = None,
     project: str | None = None,
+    kind: Annotated[str | None, Query(description="llm for proxied calls; OTLP spans carry their own kind.")] = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    tag: Annotated[list[str] | None, Query(description="Repeat for several; spans must carry every one.")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=500, description="Words in the input or output preview; the last word matches as a prefix."),
+    ] = None,
     since: Annotated[datetime | None, Query(description="Inclusive lower bound on started_at (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Exclusive upper bound on started_at (ISO 8601).")] = None,
 ) -> dict[str, Any]:
     filters = span_store.SpanFilter(
-        upstream=upstream, model=model, status=status, project=project, since=since, until=until
+        upstream=upstream,
+        model=model,
+        status=status,
+        project=project,
+        kind=kind,
+        session_id=session_id,
+        user_id=user_id,
+        tags=tuple(tag or ()),
+        search=q,
+        since=since,
+        until=until,
     )
     try:
         rows, next_cursor = await span_store.list_spans(pool_of(request), filters, limit, cursor)

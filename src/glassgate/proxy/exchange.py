@@ -33,7 +33,8 @@ class Exchange:
     project: str = "default"
     key_id: str | None = None
     context_headers: dict[str, str] = field(default_factory=dict)  # x-glassgate-* and safe client headers
-    request_body: bytes = b""
+    request_body: bytes = b""  # as the client sent it
+    stream_usage_injected: bool = False  # the proxy added stream_options.include_usage upstream
     status: int = 0
     # As received: decoding them is capture's job, off the hot path.
     raw_response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)

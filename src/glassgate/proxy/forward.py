@@ -20,6 +20,7 @@ from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.headers import relayed_response_headers, split_request_headers
 from glassgate.proxy.http1 import UpstreamResponse
 from glassgate.proxy.routes import Route
+from glassgate.proxy.stream_usage import UsageStripper, with_stream_usage
 from glassgate.proxy.upstream import Upstream, UpstreamPool
 from glassgate.proxy.vendors.base import error_headers
 
@@ -110,9 +111,14 @@ class Forwarder:
             await self._refuse(send, upstream, exchange, admitted.status, admitted.message, admitted.code, span_header)
             return
         assert upstream.pool is not None, "UpstreamPool.open() was not called"
+        body = exchange.request_body
+        if upstream.inject_stream_usage:
+            injected = with_stream_usage(exchange.method, route.rest, body, admitted)
+            if injected is not None:
+                (body, admitted), exchange.stream_usage_injected = injected, True
         try:
             target = upstream.target_for(route.rest, scope["query_string"])
-            response = await upstream.pool.request(exchange.method, target, admitted, exchange.request_body)
+            response = await upstream.pool.request(exchange.method, target, admitted, body)
         except (UnicodeDecodeError, ValueError) as exc:
             message = "the request cannot be forwarded as sent (non-ASCII query, or CR/LF in a header)"
             await self._refuse(send, upstream, exchange, 400, message, "bad_request_head", span_header)
@@ -145,13 +151,16 @@ class Forwarder:
         exchange.status = response.status
         exchange.raw_response_headers = response.raw_headers
         out_headers = relayed_response_headers(response.raw_headers)
+        content_type = response.header("content-type")
+        streaming = content_type is not None and content_type.startswith(_STREAM_TYPES)
+        strip = self._usage_stripper(response, exchange) if exchange.stream_usage_injected and streaming else None
+        if strip is not None:
+            out_headers = [(name, value) for name, value in out_headers if name.lower() != b"content-length"]
         out_headers.append(span_header)
         out_headers.extend(_STREAM_HEADERS)
         await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
         # Only a stream is worth watching for a hang-up (to keep reading for its usage); the
         # request body was read in full, so the next receive() resolves only on disconnect.
-        content_type = response.header("content-type")
-        streaming = content_type is not None and content_type.startswith(_STREAM_TYPES)
         disconnect = asyncio.ensure_future(receive()) if streaming else None
         try:
             async for chunk in response:
@@ -159,6 +168,10 @@ class Forwarder:
                 if disconnect is not None and disconnect.done():
                     exchange.outcome = Outcome.CLIENT_DISCONNECTED
                     break
+                if strip is not None:
+                    chunk = strip.feed(chunk)  # the capture above keeps the upstream's bytes
+                    if not chunk:
+                        continue
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
                 # Keep reading for a while so the usage at the end of the stream is recorded.
@@ -178,7 +191,17 @@ class Forwarder:
             if disconnect is not None:
                 disconnect.cancel()
         exchange.ended_at = time.perf_counter() - t0
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        tail = strip.flush() if strip is not None else b""
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+    @staticmethod
+    def _usage_stripper(response: UpstreamResponse, exchange: Exchange) -> UsageStripper | None:
+        """A filter for the usage the proxy asked for; None if the stream came compressed."""
+        encoding = response.header("content-encoding")
+        if encoding not in (None, "identity"):
+            log.warning("%s %s: a %s stream cannot have its usage removed", exchange.upstream, exchange.path, encoding)
+            return None
+        return UsageStripper()
 
     def _capture(self, exchange: Exchange, chunk: bytes, t0: float) -> None:
         if exchange.captured_bytes + len(chunk) <= self._capture_max:

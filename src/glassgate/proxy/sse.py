@@ -6,8 +6,12 @@ data, comments and a missing final blank line (a stream cut off by the upstream)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+# A blank line ends an event: two line ends in a row, in any of the three line-end styles.
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +67,27 @@ def parse_events(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
         parser.line(buffer, max(index, 0))
     if parser.data_lines:
         yield ServerSentEvent(parser.event_type, "\n".join(parser.data_lines), max(index, 0))
+
+
+def complete_events_end(data: bytes) -> int:
+    """The offset just past the last blank line in `data`: bytes before it hold whole events only.
+
+    0 when no event is complete yet. Cheap enough to run on every chunk.
+    """
+    if data.endswith((b"\n\n", b"\r\n\r\n", b"\r\r")):
+        return len(data)  # the usual chunk: whole events
+    lf, crlf, cr = data.rfind(b"\n\n"), data.rfind(b"\r\n\r\n"), data.rfind(b"\r\r")
+    return max(lf + 2 if lf >= 0 else 0, crlf + 4 if crlf >= 0 else 0, cr + 2 if cr >= 0 else 0)
+
+
+def split_event_blocks(data: bytes) -> Iterator[bytes]:
+    """Cut bytes that end at an event boundary into raw events, each with its blank line.
+
+    Joining the blocks gives `data` back byte for byte.
+    """
+    start = 0
+    for found in _EVENT_END.finditer(data):
+        yield data[start : found.end()]
+        start = found.end()
+    if start < len(data):
+        yield data[start:]

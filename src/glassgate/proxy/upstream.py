@@ -30,6 +30,7 @@ class Upstream:
     credential: CredentialProvider | None
     signer: AwsSigner | None = None  # Bedrock with Glassgate's AWS credentials
     pool: ConnectionPool | None = None
+    inject_stream_usage: bool = False  # openai/azure: ask streams for usage, strip it on the way back
 
     @property
     def holds_credential(self) -> bool:
@@ -62,6 +63,7 @@ def build_upstream(name: str, config: UpstreamConfig) -> Upstream:
         base_path=base.raw_path.rstrip("/"),
         credential=credential_for(config.vendor, config.auth),
         signer=AwsSigner(config.auth, config.region or "") if isinstance(config.auth, AwsAuth) else None,
+        inject_stream_usage=config.inject_stream_usage,
     )
 
 

@@ -50,8 +50,8 @@ def asyncpg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def migrate(database_url: str) -> None:
-    """Bring the schema to the newest revision (idempotent; safe from many replicas)."""
+def migrate(database_url: str, revision: str = "head") -> None:
+    """Bring the schema to the newest revision, or `revision` (idempotent; safe from many replicas)."""
     # Imported here: Alembic and SQLAlchemy take a second to import, and only this needs them.
     from alembic import command
     from alembic.config import Config as AlembicConfig
@@ -63,7 +63,7 @@ def migrate(database_url: str) -> None:
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
     try:
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseError(f"cannot migrate the database at {redact_url(database_url)}: {exc}") from exc
 

@@ -10,14 +10,14 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
-    Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
 metadata = MetaData()
 
@@ -49,6 +49,7 @@ aws_keys = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
+# Partitioned by month on started_at (migration 0005; storage/partitions.py keeps them).
 spans = Table(
     "spans",
     metadata,
@@ -70,23 +71,59 @@ spans = Table(
     Column("cached_tokens", BigInteger),
     Column("cache_write_tokens", BigInteger),
     Column("reasoning_tokens", BigInteger),
+    Column("usage_estimated", Boolean, nullable=False, server_default=text("false")),
     Column("cost_usd", Double),
     Column("cost_status", Text),
     Column("price_version", Text),
     Column("latency_ms", Double),
     Column("ttft_ms", Double),
-    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), primary_key=True),
     Column("session_id", Text),
     Column("user_id", Text),
     Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("key_id", Text),
     Column("error", Text),
-    Column("request_body", JSONB),
-    Column("response_body", JSONB),
+    Column("input_preview", Text),
+    Column("output_preview", Text),
     Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Index("spans_started_idx", text("started_at DESC"), text("span_id DESC")),
-    Index("spans_upstream_started_idx", "upstream", text("started_at DESC"), text("span_id DESC")),
-    Index("spans_model_started_idx", "model", text("started_at DESC"), text("span_id DESC")),
-    Index("spans_status_started_idx", "status", text("started_at DESC"), text("span_id DESC")),
-    Index("spans_trace_idx", "trace_id"),
+    Column("search_document", TSVECTOR),  # the previews' words (storage/search.py)
+    postgresql_partition_by="RANGE (started_at)",
 )
+
+span_bodies = Table(
+    "span_bodies",
+    metadata,
+    Column("span_id", Text, primary_key=True),
+    Column("started_at", DateTime(timezone=True), primary_key=True),
+    Column("request_body", LargeBinary),  # zstd-compressed JSON (storage/bodies.py)
+    Column("response_body", LargeBinary),
+    postgresql_partition_by="RANGE (started_at)",
+)
+
+
+def _rollup_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("bucket", DateTime(timezone=True), primary_key=True),
+        Column("project", Text, primary_key=True),
+        Column("upstream", Text, primary_key=True),
+        Column("model", Text, primary_key=True),
+        *(
+            Column(column, BigInteger, nullable=False)
+            for column in ("requests", "errors", "cancelled", "blocked", "input_tokens", "output_tokens")
+        ),
+        Column("cached_tokens", BigInteger, nullable=False),
+        Column("cost_usd", Double, nullable=False),
+        Column("unpriced", BigInteger, nullable=False),
+        Column("latency_sum_ms", Double, nullable=False),
+        Column("latency_hist", ARRAY(BigInteger), nullable=False),
+        Column("ttft_count", BigInteger, nullable=False),
+        Column("ttft_sum_ms", Double, nullable=False),
+        Column("ttft_hist", ARRAY(BigInteger), nullable=False),
+    )
+
+
+rollups_minute = _rollup_table("rollups_minute")
+rollups_hour = _rollup_table("rollups_hour")
+rollups_day = _rollup_table("rollups_day")

@@ -13,8 +13,10 @@ from typing import Any
 
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.vendors import CallSummary, WireCall, get_adapter
+from glassgate.tracing.preview import input_preview, output_preview
 from glassgate.tracing.pricing import price
 from glassgate.tracing.span import Span, SpanStatus
+from glassgate.tracing.tokens import estimate_missing
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 _METADATA_PREFIX = "x-glassgate-metadata-"
@@ -160,7 +162,13 @@ def build_span(exchange: Exchange) -> Span:
         attributes["metadata"] = metadata
     tags = tuple(tag.strip() for tag in context.get("x-glassgate-tags", "").split(",") if tag.strip())
     response_raw = b"".join(chunks) if summary.response_json is None and undecoded is None else b""
-    usage = summary.usage
+    usage, estimated = summary.usage, False
+    unreported = usage.input_tokens is None or usage.output_tokens is None
+    if unreported and 200 <= exchange.status < 300 and undecoded is None:
+        # The vendor reported no usage (a stream without include_usage, a gateway that drops it).
+        usage, estimated = estimate_missing(summary)
+    if exchange.stream_usage_injected:
+        attributes["stream_usage_injected"] = True
     cost = price(
         exchange.vendor,
         summary.response_model or summary.model,  # Azure: the served model, not the deployment
@@ -169,6 +177,8 @@ def build_span(exchange: Exchange) -> Span:
         cache_read_tokens=usage.cached_tokens,
         cache_write_tokens=usage.cache_write_tokens,
     )
+    request_body = _body_value(exchange.request_body, summary.request_json, False)
+    response_body = _body_value(response_raw, summary.response_json, exchange.truncated)
     return Span(
         span_id=exchange.span_id,
         trace_id=trace_id,
@@ -184,11 +194,12 @@ def build_span(exchange: Exchange) -> Span:
         response_model=summary.response_model,
         http_status=exchange.status or None,
         streamed=summary.streamed,
-        input_tokens=summary.usage.input_tokens,
-        output_tokens=summary.usage.output_tokens,
-        cached_tokens=summary.usage.cached_tokens,
-        cache_write_tokens=summary.usage.cache_write_tokens,
-        reasoning_tokens=summary.usage.reasoning_tokens,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_tokens=usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        usage_estimated=estimated,
         cost_usd=cost.usd,
         cost_status=cost.status,
         price_version=cost.price_version,
@@ -199,7 +210,9 @@ def build_span(exchange: Exchange) -> Span:
         tags=tags,
         key_id=exchange.key_id,
         error=exchange.error or summary.error,
-        request_body=_body_value(exchange.request_body, summary.request_json, False),
-        response_body=_body_value(response_raw, summary.response_json, exchange.truncated),
+        input_preview=input_preview(request_body),
+        output_preview=output_preview(response_body) if exchange.status < 400 else None,
+        request_body=request_body,
+        response_body=response_body,
         attributes=attributes,
     )

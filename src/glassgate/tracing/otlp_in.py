@@ -19,6 +19,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
+from glassgate.tracing.preview import input_preview, output_preview
 from glassgate.tracing.span import Span
 
 
@@ -119,9 +120,22 @@ def _to_span(otlp: OtlpSpan, resource: dict[str, Any], project: str) -> Span:
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cached_tokens=_int(found, "gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read"),
+        reasoning_tokens=_int(found, "llm.token_count.completion_details.reasoning"),
         latency_ms=round(duration_ms, 3),
         session_id=_str(found, "session.id", "gen_ai.conversation.id"),
         user_id=_str(found, "user.id"),
         error=(otlp.status.message or "error") if error else None,
+        input_preview=input_preview(_maybe_json(found.get("input.value") or found.get("gen_ai.input.messages"))),
+        output_preview=output_preview(_maybe_json(found.get("output.value") or found.get("gen_ai.output.messages"))),
         attributes=attributes,
     )
+
+
+def _maybe_json(value: Any) -> Any:
+    """OpenInference's input.value / output.value are often JSON documents sent as strings."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value

@@ -97,3 +97,8 @@ def price(
         + tokens_out * rates.output
     )
     return Cost(round(usd, 10), "priced", PRICE_VERSION)
+
+
+def warm_up() -> None:
+    """Load genai-prices' table now (~0.3 s, blocking: run it in a thread at start-up), not at the first span."""
+    _lookup("openai", "gpt-4o-mini")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from glassgate.tracing.span import Span
 
 _PROVIDERS = {"openai": "openai", "azure": "azure.ai.openai", "anthropic": "anthropic", "bedrock": "aws.bedrock"}
@@ -54,6 +56,7 @@ def attributes(span: Span, *, capture_messages: bool) -> dict[str, AttributeValu
         "llm.token_count.prompt": span.input_tokens,
         "llm.token_count.completion": span.output_tokens,
         "llm.token_count.prompt_details.cache_read": span.cached_tokens,
+        "llm.token_count.completion_details.reasoning": span.reasoning_tokens,
         "session.id": span.session_id,
         "user.id": span.user_id,
         "glassgate.upstream": span.upstream,
@@ -65,6 +68,8 @@ def attributes(span: Span, *, capture_messages: bool) -> dict[str, AttributeValu
     }
     if span.input_tokens is not None and span.output_tokens is not None:
         found["llm.token_count.total"] = span.input_tokens + span.output_tokens
+    if span.usage_estimated:
+        found["glassgate.usage.estimated"] = True  # the token counts above are tiktoken's, not the vendor's
     finish = span.attributes.get("finish_reason")
     if isinstance(finish, str):
         found["gen_ai.response.finish_reasons"] = [finish]
@@ -91,4 +96,13 @@ def _messages(span: Span) -> dict[str, Any]:
         if isinstance(message, dict) and isinstance(message.get("content"), str):
             found[f"llm.output_messages.{index}.message.role"] = str(message.get("role", "assistant"))
             found[f"llm.output_messages.{index}.message.content"] = message["content"]
+    # The whole bodies too, for every vendor shape: consumers (Phoenix's Input and Output
+    # columns) show these, and otherwise make up an output from other attributes.
+    for prefix, body in (("input", span.request_body), ("output", span.response_body)):
+        if isinstance(body, dict | list):
+            found[f"{prefix}.value"] = orjson.dumps(body).decode()
+            found[f"{prefix}.mime_type"] = "application/json"
+        elif isinstance(body, str):
+            found[f"{prefix}.value"] = body
+            found[f"{prefix}.mime_type"] = "text/plain"
     return found

@@ -30,6 +30,7 @@ class Span:
     cached_tokens: int | None = None
     cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
+    usage_estimated: bool = False  # the token counts were estimated (tiktoken), not reported by the vendor
     cost_usd: float | None = None  # None when unpriced or without usage: never a made-up $0
     cost_status: str | None = None  # priced | unpriced | no_usage
     price_version: str | None = None
@@ -40,6 +41,8 @@ class Span:
     tags: tuple[str, ...] = ()
     key_id: str | None = None
     error: str | None = None
+    input_preview: str | None = None  # bounded plain text for the list and search (see preview.py)
+    output_preview: str | None = None
     request_body: Any = None
     response_body: Any = None
     attributes: dict[str, Any] = field(default_factory=dict)

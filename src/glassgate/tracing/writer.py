@@ -26,7 +26,11 @@ log = logging.getLogger(__name__)
 
 SpanInserter = Callable[[Sequence[Span]], Awaitable[None]]
 SpanObserver = Callable[[Span], None]
+# Optional CPU work on a finished batch (encoding it for the database), run while the
+# previous batch is being written; returns the spans to pass to the inserter.
+BatchPreparer = Callable[[list[Span]], Sequence[Span]]
 _MAX_BACKOFF_S = 5.0
+_SPANS_BETWEEN_YIELDS = 16
 
 
 @dataclass
@@ -50,8 +54,10 @@ class SpanWriter:
         max_queued_bytes: int = 256 * 1024 * 1024,
         observe: SpanObserver | None = None,
         spill: SpillStore | None = None,
+        prepare: BatchPreparer | None = None,
     ):
         self._insert = insert
+        self._prepare = prepare
         self._observe = observe
         self._spill = spill
         self._backoff = 0.1
@@ -104,21 +110,39 @@ class SpanWriter:
             self._task.cancel()
 
     async def _run(self) -> None:
-        while True:
-            if not self._queue:
-                if self._spill is not None and self._spill.has_pending():
-                    await self._replay()
-                if self._stopping:
-                    return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._interval)
-                self._wakeup.clear()
-                continue
-            batch = self._take_batch()
-            if batch and not await self._write(batch):
-                return
+        # One batch is written while the next is built: PostgreSQL's work on one and the
+        # capture of the other then run on separate cores. Writes stay one at a time, in order.
+        in_flight: asyncio.Task[bool] | None = None
+        try:
+            while True:
+                if not self._queue:
+                    if in_flight is not None:
+                        written, in_flight = await in_flight, None
+                        if not written:
+                            return
+                        continue
+                    if self._spill is not None and self._spill.has_pending():
+                        await self._replay()
+                    if self._stopping:
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self._interval)
+                    self._wakeup.clear()
+                    continue
+                built = await self._take_batch()
+                batch = self._prepare(built) if built and self._prepare is not None else built
+                if in_flight is not None:
+                    written, in_flight = await in_flight, None
+                    if not written:
+                        return
+                if batch:
+                    in_flight = asyncio.create_task(self._write(batch))
+                    await asyncio.sleep(0)  # let it send its statement before the next batch is built
+        finally:
+            if in_flight is not None and not in_flight.done():
+                in_flight.cancel()
 
-    async def _write(self, batch: list[Span]) -> bool:
+    async def _write(self, batch: Sequence[Span]) -> bool:
         """Store a batch (or spill it); False when shutdown gives up on an unreachable database."""
         spill = self._spill
         if spill is not None and spill.has_pending():
@@ -148,7 +172,7 @@ class SpanWriter:
             self._backoff = 0.1
             return True
 
-    async def _spill_batch(self, batch: list[Span]) -> None:
+    async def _spill_batch(self, batch: Sequence[Span]) -> None:
         assert self._spill is not None
         dropped = await asyncio.to_thread(self._spill.append, batch)
         self.counters.spilled += len(batch) - dropped
@@ -179,9 +203,13 @@ class SpanWriter:
         self._backoff = 0.1
         log.info("replayed the spilled spans; the spill is empty")
 
-    def _take_batch(self) -> list[Span]:
+    async def _take_batch(self) -> list[Span]:
         batch: list[Span] = []
         while self._queue and len(batch) < self._batch_size:
+            if len(batch) % _SPANS_BETWEEN_YIELDS == _SPANS_BETWEEN_YIELDS - 1:
+                # Capture is CPU work on the proxy's event loop: building 500 spans at once
+                # would hold every in-flight call for tens of milliseconds.
+                await asyncio.sleep(0)
             exchange = self._queue.popleft()
             self._queued_bytes -= exchange.captured_bytes + len(exchange.request_body)
             try:

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from glassgate.storage import db
+from glassgate.storage import spans as spans_module
 from glassgate.storage.spans import SpanFilter, get_span, insert_spans, list_spans
 from glassgate.tracing.span import Span
 
@@ -79,7 +80,108 @@ async def test_bodies_round_trip_including_nul_and_text(pool: asyncpg.Pool) -> N
     first = await get_span(pool, f"{1:016x}")
     assert first is not None
     assert first["request_body"] == "plain text, not JSON"
-    assert first["response_body"] == {"text": "a\ufffdb"}, "jsonb cannot store NUL; it is replaced, not lost"
+    assert first["response_body"] == {"text": "a\u0000b"}, "bodies are stored exactly, NUL included"
     second = await get_span(pool, f"{2:016x}")
     assert second is not None and second["tags"] == ["x", "y"] and second["attributes"] == {"n": 2}
     assert await get_span(pool, "0" * 16) is None
+
+
+async def test_bodies_live_apart_from_the_hot_row(pool: asyncpg.Pool) -> None:
+    await insert_spans(
+        pool, [make_span(1), make_span(2, request_body=None, response_body=None), make_span(3, error="bad\u0000byte")]
+    )
+    assert await pool.fetchval("SELECT count(*) FROM span_bodies") == 2, "a span without bodies needs no body row"
+    stored = await pool.fetchval("SELECT request_body FROM span_bodies WHERE span_id = $1", f"{1:016x}")
+    assert stored.startswith(b"\x28\xb5\x2f\xfd"), "a zstd frame"
+    assert (await get_span(pool, f"{3:016x}") or {})["error"] == "bad\ufffdbyte", "text columns cannot hold NUL"
+    hot_columns = {row["attname"] for row in await pool.fetch(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'spans'::regclass AND attnum > 0"
+    )}  # fmt: skip
+    assert not hot_columns & {"request_body", "response_body"}
+    rows, _ = await list_spans(pool, SpanFilter(), 10, None)
+    assert all("request_body" not in row for row in rows), "lists never read bodies"
+
+
+async def test_filters_by_session_user_tags_and_kind(pool: asyncpg.Pool) -> None:
+    await insert_spans(
+        pool,
+        [
+            make_span(1, session_id="s-1", user_id="alice", tags=("prod", "beta")),
+            make_span(2, session_id="s-1", user_id="bob", tags=("prod",)),
+            make_span(3, session_id="s-2", user_id="alice", kind="app"),
+        ],
+    )
+
+    async def ids(**fields: object) -> list[int]:
+        rows, _ = await list_spans(pool, SpanFilter(**fields), 50, None)  # type: ignore[arg-type]
+        return [int(row["span_id"], 16) for row in rows]
+
+    assert await ids(session_id="s-1") == [2, 1]
+    assert await ids(user_id="alice") == [3, 1]
+    assert await ids(tags=("prod",)) == [2, 1]
+    assert await ids(tags=("prod", "beta")) == [1], "every tag asked for must be present"
+    assert await ids(kind="app") == [3]
+    assert await ids(session_id="s-1", user_id="alice") == [1]
+
+
+async def test_search_matches_words_in_either_preview_and_prefixes_the_last(pool: asyncpg.Pool) -> None:
+    await insert_spans(
+        pool,
+        [
+            make_span(1, input_preview="Where is the Eiffel Tower?", output_preview="In Paris, France."),
+            make_span(2, input_preview="Capital of Italy?", output_preview="Rome."),
+            make_span(3, input_preview=None, output_preview=None),
+        ],
+    )
+
+    async def found(text: str) -> set[int]:
+        rows, _ = await list_spans(pool, SpanFilter(search=text), 50, None)
+        return {int(row["span_id"], 16) for row in rows}
+
+    assert await found("eiffel") == {1}
+    assert await found("PARIS") == {1}, "case does not matter"
+    assert await found("tower par") == {1}, "the last word is a prefix"
+    assert await found("tower rome") == set(), "every word must appear"
+    assert await found("ital") == {2}
+    assert await found("'&|!:*()") == set(), "tsquery syntax is never passed through"
+
+
+async def test_rollups_count_each_stored_call_once(pool: asyncpg.Pool) -> None:
+    spans = [
+        make_span(number, latency_ms=100.0 + number, ttft_ms=50.0, input_tokens=10, output_tokens=5, cost_usd=0.001)
+        for number in range(6)
+    ]
+    spans.append(make_span(6, status="error", cost_usd=None, cost_status="unpriced", input_tokens=1))
+    spans.append(make_span(7, upstream=None, kind="app"))  # an ingested app span: not a proxied call
+    assert await insert_spans(pool, spans) == 8
+    assert await insert_spans(pool, spans) == 0, "a replayed batch stores nothing"
+    for table in ("rollups_minute", "rollups_hour", "rollups_day"):
+        totals = await pool.fetchrow(
+            f"SELECT sum(requests) AS requests, sum(errors) AS errors, sum(input_tokens) AS input_tokens, "
+            f"sum(unpriced) AS unpriced, sum(cost_usd) AS cost, sum(ttft_count) AS ttft FROM {table}"
+        )
+        assert totals is not None
+        assert (totals["requests"], totals["errors"], totals["input_tokens"]) == (7, 1, 61), table
+        assert totals["unpriced"] == 1 and totals["ttft"] == 6
+        assert totals["cost"] == pytest.approx(0.006)
+    hists = await pool.fetch("SELECT upstream, latency_hist FROM rollups_hour ORDER BY upstream")
+    assert [row["upstream"] for row in hists] == ["azure", "openai"]
+    assert sum(sum(row["latency_hist"]) for row in hists) == 6, "only calls with a latency land in the histogram"
+
+
+@pytest.mark.parametrize("probe_limit", [2000, 3], ids=["few matches: full-text index", "many: time index"])
+async def test_search_pages_are_newest_first_whichever_way_it_runs(
+    pool: asyncpg.Pool, probe_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spans_module, "SEARCH_PROBE_LIMIT", probe_limit)
+    await insert_spans(
+        pool, [make_span(n, input_preview=f"refund request {n}" if n % 2 else "other") for n in range(20)]
+    )
+    seen: list[int] = []
+    cursor = None
+    while True:
+        rows, cursor = await list_spans(pool, SpanFilter(search="refund", upstream="openai"), 4, cursor)
+        seen += [int(row["span_id"], 16) for row in rows]
+        if cursor is None:
+            break
+    assert seen == [n for n in reversed(range(20)) if n % 2]

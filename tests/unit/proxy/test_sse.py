@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from glassgate.proxy.sse import ServerSentEvent, parse_events
+import pytest
+
+from glassgate.proxy.sse import ServerSentEvent, complete_events_end, parse_events, split_event_blocks
 
 
 def events(*chunks: bytes) -> list[ServerSentEvent]:
@@ -137,3 +139,27 @@ def test_parse_events_is_lazy() -> None:
 
 def test_an_event_without_data_is_not_dispatched() -> None:
     assert events(b"event: ping\n\nevent: message\ndata: x\n\n") == [ServerSentEvent("message", "x", 0)]
+
+
+@pytest.mark.parametrize(
+    ("data", "end"),
+    [
+        (b"", 0),
+        (b"data: a", 0),
+        (b"data: a\n", 0),
+        (b"data: a\n\n", 9),
+        (b"data: a\n\ndata: b", 9),
+        (b"data: a\r\n\r\ndata: b\r\n", 11),
+        (b"data: a\r\rdata: b\r", 9),
+        (b"data: a\n\ndata: b\r\n\r\n", 20),
+    ],
+)
+def test_complete_events_end(data: bytes, end: int) -> None:
+    assert complete_events_end(data) == end
+
+
+def test_split_event_blocks_keeps_every_byte() -> None:
+    data = b"data: a\n\n: comment\n\nevent: e\r\ndata: b\r\n\r\ndata: c\r\rdata: tail"
+    blocks = list(split_event_blocks(data))
+    assert blocks == [b"data: a\n\n", b": comment\n\n", b"event: e\r\ndata: b\r\n\r\n", b"data: c\r\r", b"data: tail"]
+    assert b"".join(blocks) == data

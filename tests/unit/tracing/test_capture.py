@@ -13,6 +13,7 @@ import pytest
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.vendors import CallSummary
 from glassgate.tracing.capture import build_span, decode_body, fallback_span, status_of, trace_ids
+from glassgate.tracing.tokens import count_tokens
 
 CHAT = "/v1/chat/completions"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -478,3 +479,58 @@ def test_fallback_span_truncates_long_failures() -> None:
     span = fallback_span(exchange(request_body=b""), RuntimeError("y" * 1000))
     assert len(span.attributes["capture_error"]) == 500
     assert span.request_body is None
+
+
+# --- usage estimates --------------------------------------------------------------------------
+
+STREAM_WITHOUT_USAGE = [*STREAM[:4], STREAM[5]]
+ESTIMATED_INPUT = count_tokens("Hi", "gpt-4o") + 4 + 3  # the text plus OpenAI's chat framing
+ESTIMATED_OUTPUT = count_tokens("Hello", "gpt-4o")
+
+
+def test_a_stream_without_usage_gets_estimated_tokens() -> None:
+    span = build_span(streamed(chunks=STREAM_WITHOUT_USAGE, chunk_times=[0.1] * 5))
+    assert span.usage_estimated is True
+    assert (span.input_tokens, span.output_tokens) == (ESTIMATED_INPUT, ESTIMATED_OUTPUT)
+    assert span.cached_tokens is None and span.reasoning_tokens is None
+    assert span.cost_status == "priced" and span.cost_usd is not None and span.cost_usd > 0
+
+
+def test_vendor_usage_is_not_estimated() -> None:
+    assert build_span(streamed()).usage_estimated is False
+    assert build_span(exchange()).usage_estimated is False
+
+
+def test_a_json_answer_without_usage_is_estimated() -> None:
+    body = {key: value for key, value in CHAT_JSON.items() if key != "usage"}
+    span = build_span(exchange(chunks=[json.dumps(body).encode()]))
+    assert span.usage_estimated is True
+    assert (span.input_tokens, span.output_tokens) == (ESTIMATED_INPUT, ESTIMATED_OUTPUT)
+
+
+def test_only_the_missing_count_is_estimated() -> None:
+    body = {**CHAT_JSON, "usage": {"prompt_tokens": 12}}
+    span = build_span(exchange(chunks=[json.dumps(body).encode()]))
+    assert span.usage_estimated is True
+    assert (span.input_tokens, span.output_tokens) == (12, ESTIMATED_OUTPUT)
+
+
+def test_a_cancelled_stream_is_estimated_from_what_was_seen() -> None:
+    chunks = STREAM_WITHOUT_USAGE[:2]
+    span = build_span(streamed(chunks=chunks, chunk_times=[0.1, 0.2], outcome=Outcome.CLIENT_DISCONNECTED))
+    assert span.status == "cancelled" and span.usage_estimated is True
+    assert span.output_tokens == count_tokens("Hel", "gpt-4o")
+
+
+@pytest.mark.parametrize("status", [0, 400, 429, 500])
+def test_failed_calls_are_not_estimated(status: int) -> None:
+    body = {"error": {"message": "no", "type": "invalid_request_error"}}
+    span = build_span(exchange(status=status, chunks=[json.dumps(body).encode()] if status else []))
+    assert span.usage_estimated is False
+    assert (span.input_tokens, span.output_tokens) == (None, None)
+    assert span.cost_status == "no_usage"
+
+
+def test_injected_stream_usage_is_noted() -> None:
+    assert build_span(streamed(stream_usage_injected=True)).attributes["stream_usage_injected"] is True
+    assert "stream_usage_injected" not in build_span(streamed()).attributes

@@ -73,6 +73,20 @@ def test_openinference_attributes() -> None:
     assert (span.status, span.error) == ("error", "boom")
 
 
+def test_openinference_input_and_output_values_become_previews() -> None:
+    request = orjson.dumps({"messages": [{"role": "user", "content": "What is 2+2?"}]}).decode()
+    body = export(
+        [
+            {"key": "openinference.span.kind", "value": {"stringValue": "LLM"}},
+            {"key": "input.value", "value": {"stringValue": request}},
+            {"key": "input.mime_type", "value": {"stringValue": "application/json"}},
+            {"key": "output.value", "value": {"stringValue": "Four."}},
+        ]
+    )
+    [span] = to_spans(parse_request(body, "application/json"), "p")
+    assert (span.input_preview, span.output_preview) == ("What is 2+2?", "Four.")
+
+
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [

@@ -64,3 +64,18 @@ def test_otel_variables() -> None:
     )
     assert traces_only.endpoint == "https://x/custom"
     assert otlp_from_environment({}).endpoint is None
+
+
+def test_estimated_usage_is_flagged() -> None:
+    assert attributes(bedrock_span(usage_estimated=True), capture_messages=False)["glassgate.usage.estimated"] is True
+    assert "glassgate.usage.estimated" not in attributes(bedrock_span(), capture_messages=False)
+
+
+def test_whole_bodies_as_input_and_output_values_only_when_capturing() -> None:
+    span = bedrock_span(response_body={"output": {"message": {"content": [{"text": "Hello"}]}}})
+    found = attributes(span, capture_messages=True)
+    assert found["input.value"] == '{"messages":[{"role":"user","content":"Hi"}]}'
+    assert found["output.value"] == '{"output":{"message":{"content":[{"text":"Hello"}]}}}'
+    assert found["input.mime_type"] == found["output.mime_type"] == "application/json"
+    assert attributes(bedrock_span(response_body="not json"), capture_messages=True)["output.mime_type"] == "text/plain"
+    assert not {"input.value", "output.value"} & attributes(span, capture_messages=False).keys()

@@ -83,11 +83,12 @@ async def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> N
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Make the writer's backoff instant and record each delay it asked for."""
+    """Make the writer's backoff instant and record each delay it asked for (not its bare yields)."""
     recorded: list[float] = []
 
     async def fake_sleep(delay: float) -> None:
-        recorded.append(delay)
+        if delay:
+            recorded.append(delay)
         await _real_sleep(0)
 
     # The writer calls `asyncio.sleep` through the module, so this patches its backoff for this test only.
@@ -305,3 +306,30 @@ async def test_stop_timeout_cancels_a_stuck_writer() -> None:
     await writer.stop(timeout_s=0.05)
     await wait_until(lambda: inserter.cancelled)
     assert writer.counters.written == 0
+
+
+async def test_the_next_batch_is_built_while_one_is_written_but_writes_never_overlap() -> None:
+    in_progress = 0
+    overlapped = False
+    built_during_write: list[int] = []
+    order: list[str] = []
+    writer: SpanWriter
+
+    async def slow_insert(spans: Sequence[Span]) -> None:
+        nonlocal in_progress, overlapped
+        in_progress += 1
+        overlapped |= in_progress > 1
+        queued_before = writer.depth
+        await _real_sleep(0.02)
+        built_during_write.append(queued_before - writer.depth)
+        order.extend(span.span_id for span in spans)
+        in_progress -= 1
+
+    writer = SpanWriter(slow_insert, settings(batch_size=10))
+    for number in range(40):
+        writer.submit(make_exchange(number))
+    writer.start()
+    await writer.stop()
+    assert order == [f"{number:016x}" for number in range(40)], "batches are written in order"
+    assert not overlapped, "one write at a time"
+    assert any(built > 0 for built in built_during_write), "capture of the next batch overlaps the write"

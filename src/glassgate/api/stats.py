@@ -1,0 +1,90 @@
+"""GET /api/v1/stats/timeseries: dashboard charts, from the per-minute, per-hour and per-day rollups."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from glassgate.api.problems import Problem
+from glassgate.api.state import pool_of
+from glassgate.storage import dashboards
+
+router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
+
+
+class Percentiles(BaseModel):
+    avg: float | None
+    p50: float | None
+    p95: float | None
+    p99: float | None
+
+
+class SeriesPoint(BaseModel):
+    start: datetime = Field(description="Start of the interval (UTC).")
+    requests: int
+    errors: int
+    cancelled: int
+    blocked: int
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cost_usd: float = Field(description="Sum over priced calls; see unpriced_calls for calls without a price.")
+    unpriced_calls: int = Field(description="Calls with usage whose model has no price: their cost is unknown.")
+    latency_ms: Percentiles = Field(description="Percentiles are interpolated within histogram buckets.")
+    ttft_ms: Percentiles
+
+
+class Series(BaseModel):
+    group: str = Field(description="The group-by column's value; empty when not grouped (or unknown model).")
+    points: list[SeriesPoint] = Field(description="Intervals without traffic are omitted.")
+    total: SeriesPoint
+
+
+class TimeSeries(BaseModel):
+    interval_seconds: int
+    since: datetime
+    until: datetime
+    series: list[Series]
+
+
+@router.get("/timeseries", response_model=TimeSeries, summary="Requests, errors, tokens, cost, latency over time")
+async def time_series(
+    request: Request,
+    since: Annotated[datetime | None, Query(description="Start (ISO 8601); default: 24 hours before `until`.")] = None,
+    until: Annotated[datetime | None, Query(description="End, exclusive (ISO 8601); default: now.")] = None,
+    interval: Annotated[
+        int | None,
+        Query(ge=60, description="Seconds per point, whole minutes (days are UTC days); default: automatic."),
+    ] = None,
+    group_by: dashboards.GroupBy = "none",
+    project: str | None = None,
+    upstream: str | None = None,
+    model: str | None = None,
+) -> dict[str, Any]:
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(hours=24)
+    query = dashboards.SeriesQuery(
+        since=since,
+        until=until,
+        interval=timedelta(seconds=interval) if interval is not None else None,
+        group_by=group_by,
+        project=project,
+        upstream=upstream,
+        model=model,
+    )
+    try:
+        step, groups = await dashboards.time_series(pool_of(request), query)
+    except dashboards.BadRange as exc:
+        raise Problem(400, "Invalid time range", str(exc)) from None
+    series = [
+        {
+            "group": group,
+            "points": [dashboards.describe(point) for point in points],
+            "total": dashboards.describe(dashboards.merge(points, since)),
+        }
+        for group, points in sorted(groups.items())
+    ]
+    return {"interval_seconds": int(step.total_seconds()), "since": since, "until": until, "series": series}

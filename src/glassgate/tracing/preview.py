@@ -1,0 +1,104 @@
+"""Short plain-text previews of a call's input and output, for the span list and for search.
+
+They live in the hot row (bounded), while the full bodies live in `span_bodies`. The input
+preview is the latest user turn (what people scan a list for), the output preview the text
+the model produced; both work on every vendor's JSON without knowing which vendor it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PREVIEW_CHARS = 1000
+# Keys whose string values are text a person wrote or a model produced, in every vendor format
+# we relay: OpenAI chat/responses/completions, Anthropic, Bedrock Converse and invoke families.
+_OUTPUT_TEXT_KEYS = frozenset({"content", "text", "outputText", "output_text", "generation", "completion", "refusal"})
+_PROMPT_KEYS = ("prompt", "inputText", "input", "message", "query")
+
+
+def _clip(text: str) -> str | None:
+    text = " ".join(text[: PREVIEW_CHARS * 4].split())  # one line: newlines and runs of spaces say nothing in a preview
+    if not text:
+        return None
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def _texts(value: Any, keys: frozenset[str], found: list[str], budget: list[int]) -> None:
+    """Collect string values under `keys`, depth first, until the character budget is spent."""
+    if budget[0] <= 0:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str):
+                if key in keys:
+                    found.append(item)
+                    budget[0] -= len(item)
+            elif isinstance(item, dict | list):
+                _texts(item, keys, found, budget)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict | list):
+                _texts(item, keys, found, budget)
+
+
+def _message_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    found: list[str] = []
+    _texts(content, frozenset({"text", "content"}), found, [PREVIEW_CHARS * 2])
+    return " ".join(found)
+
+
+def _last_user_turn(messages: list[Any]) -> str | None:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") in (None, "user"):
+            text = _message_text(message.get("content"))
+            if text.strip():
+                return text
+    return None
+
+
+def input_preview(request: Any) -> str | None:
+    """The latest user turn, or the prompt, of a request body (JSON value or text)."""
+    if isinstance(request, str):
+        return _clip(request)
+    if not isinstance(request, dict):
+        return None
+    for key in ("messages", "input"):
+        items = request.get(key)
+        if isinstance(items, list) and items and isinstance(items[-1], dict):
+            text = _last_user_turn(items)
+            if text:
+                return _clip(text)
+    for key in _PROMPT_KEYS:
+        value = request.get(key)
+        if isinstance(value, str):
+            return _clip(value)
+        if isinstance(value, list) and value and isinstance(value[-1], str):
+            return _clip(value[-1])
+    return None
+
+
+def output_preview(response: Any) -> str | None:
+    """The text a model produced, from a response body (JSON value or text)."""
+    if isinstance(response, str):
+        return _clip(response)
+    if not isinstance(response, dict | list):
+        return None
+    if isinstance(response, dict):
+        text = _chat_answer(response)
+        if text is not None:
+            return _clip(text)
+    found: list[str] = []
+    _texts(response, _OUTPUT_TEXT_KEYS, found, [PREVIEW_CHARS * 2])
+    return _clip(" ".join(found))
+
+
+def _chat_answer(response: dict[str, Any]) -> str | None:
+    """The first choice's text in the commonest shape (Chat Completions), without a walk."""
+    choices = response.get("choices")
+    if not (isinstance(choices, list) and len(choices) == 1 and isinstance(choices[0], dict)):
+        return None
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else choices[0].get("text")
+    return content if isinstance(content, str) and content else None

@@ -1,0 +1,147 @@
+"""Monthly partitions on real PostgreSQL: created ahead, strays moved in, retention by dropping months."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from glassgate.storage import db
+from glassgate.storage.bodies import unpack
+from glassgate.storage.partitions import drop_expired, ensure_months, existing_months, maintain
+from glassgate.storage.spans import insert_spans
+from tests.integration.storage.test_spans import make_span
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def month(year: int, number: int) -> datetime:
+    return datetime(year, number, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    created = await db.create_pool(database_url)
+    yield created
+    await created.close()
+
+
+async def partition_of(pool: asyncpg.Pool, span_id: str) -> str:
+    name: str = await pool.fetchval("SELECT tableoid::regclass::text FROM spans WHERE span_id = $1", span_id)
+    return name
+
+
+async def test_maintenance_creates_this_month_and_two_ahead_on_both_tables(pool: asyncpg.Pool) -> None:
+    present = await maintain(pool, retention_days=None, now=NOW)
+    assert {month(2026, 11), month(2026, 12), month(2027, 1)} <= present
+    async with pool.acquire() as connection:
+        assert await existing_months(connection, "span_bodies") >= {month(2027, 1)}
+    await insert_spans(pool, [make_span(1, started_at=datetime(2027, 1, 31, 23, 59, tzinfo=UTC))])
+    assert await partition_of(pool, f"{1:016x}") == "spans_p2027_01"
+
+
+async def test_a_span_without_its_month_lands_in_default_and_moves_when_the_month_is_made(
+    pool: asyncpg.Pool,
+) -> None:
+    old = datetime(2019, 5, 17, 8, 0, tzinfo=UTC)  # e.g. an OTLP span from an app's old buffer
+    await insert_spans(pool, [make_span(1, started_at=old), make_span(2, started_at=old + timedelta(days=1))])
+    assert await partition_of(pool, f"{1:016x}") == "spans_default"
+    async with pool.acquire() as connection:
+        await ensure_months(connection, [old])
+    assert await partition_of(pool, f"{1:016x}") == "spans_p2019_05"
+    assert await pool.fetchval("SELECT count(*) FROM spans") == 2
+    assert await pool.fetchval("SELECT count(*) FROM span_bodies_p2019_05") == 2, "bodies moved with their spans"
+    await insert_spans(pool, [make_span(1, started_at=old)])
+    assert await pool.fetchval("SELECT count(*) FROM spans") == 2, "the moved table still rejects duplicates"
+
+
+async def test_retention_drops_whole_months_past_the_horizon(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as connection:
+        await ensure_months(connection, [month(2026, 8), month(2026, 9), month(2026, 10), month(2026, 11)])
+    spans = [
+        make_span(1, started_at=datetime(2026, 8, 20, tzinfo=UTC)),
+        make_span(2, started_at=datetime(2026, 9, 30, tzinfo=UTC)),
+        make_span(3, started_at=datetime(2026, 10, 2, tzinfo=UTC)),
+        make_span(4, started_at=NOW),
+        make_span(5, started_at=datetime(2018, 1, 1, tzinfo=UTC)),  # in the default partition
+    ]
+    await insert_spans(pool, spans)
+    async with pool.acquire() as connection:
+        dropped = await drop_expired(connection, retention_days=45, now=NOW)  # horizon: 2026-10-13
+    assert set(dropped) == {"spans_p2026_08", "spans_p2026_09", "span_bodies_p2026_08", "span_bodies_p2026_09"}
+    remaining = {row[0] for row in await pool.fetch("SELECT span_id FROM spans")}
+    assert remaining == {f"{3:016x}", f"{4:016x}"}, "October straddles the horizon, so it stays whole"
+    oldest = await pool.fetchval("SELECT min(bucket) FROM rollups_minute")
+    assert oldest >= NOW - timedelta(days=45), "rollups past the horizon go too"
+    assert await pool.fetchval("SELECT count(*) FROM span_bodies_default") == 0
+
+
+async def test_replicas_maintaining_at_once_do_not_collide(pool: asyncpg.Pool) -> None:
+    results = await asyncio.gather(*(maintain(pool, retention_days=30, now=NOW) for _ in range(4)))
+    assert all(month(2027, 1) in present for present in results)
+
+
+async def test_migration_keeps_the_spans_of_an_older_schema(postgres_url: str) -> None:
+    from tests.harness import create_database
+
+    url = await asyncio.to_thread(create_database, postgres_url, "migrate_from_0004")
+    await asyncio.to_thread(db.migrate, url, "0004")
+    connection = await asyncpg.connect(db.asyncpg_dsn(url))
+    try:
+        await connection.execute(
+            "INSERT INTO spans (span_id, trace_id, project, kind, status, started_at, upstream, model, latency_ms, "
+            "input_tokens, request_body, response_body) VALUES "
+            "('00000000000000aa', 'ab', 'default', 'llm', 'ok', '2026-03-04T05:06:07Z', 'openai', 'gpt-4o', 120, "
+            "7, '{\"messages\": []}', '{\"choices\": []}')"
+        )
+    finally:
+        await connection.close()
+    await asyncio.to_thread(db.migrate, url)
+    migrated = await db.create_pool(url)
+    try:
+        row = await migrated.fetchrow(
+            "SELECT s.tableoid::regclass::text AS part, s.input_tokens, b.request_body FROM spans s "
+            "JOIN span_bodies b USING (span_id, started_at)"
+        )
+        assert row is not None and row["part"] == "spans_p2026_03" and row["input_tokens"] == 7
+        assert unpack(row["request_body"]) == {"messages": []}, "bodies are carried over, compressed"
+        rollup = await migrated.fetchrow("SELECT requests, latency_hist FROM rollups_hour")
+        assert rollup is not None and rollup["requests"] == 1 and sum(rollup["latency_hist"]) == 1
+    finally:
+        await migrated.close()
+
+
+async def test_downgrade_to_0004_and_back_keeps_spans_and_bodies(postgres_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from tests.harness import create_database
+
+    url = await asyncio.to_thread(create_database, postgres_url, "downgrade_0005")
+    await asyncio.to_thread(db.migrate, url)
+    pool = await db.create_pool(url)
+    try:
+        await insert_spans(pool, [make_span(1, started_at=NOW, response_body={"text": "a\u0000b"})])
+    finally:
+        await pool.close()
+    config = Config()
+    config.set_main_option("script_location", str(db._MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", db.sqlalchemy_url(url))
+    await asyncio.to_thread(command.downgrade, config, "0004")
+    connection = await asyncpg.connect(db.asyncpg_dsn(url))
+    try:
+        old = await connection.fetchrow(
+            "SELECT request_body::text AS request, response_body::text AS response FROM spans"
+        )
+        assert old is not None and "hi 1" in old["request"] and old["response"] == '{"text": "a\ufffdb"}'
+    finally:
+        await connection.close()
+    await asyncio.to_thread(db.migrate, url)
+    pool = await db.create_pool(url)
+    try:
+        assert await pool.fetchval("SELECT count(*) FROM span_bodies") == 1
+    finally:
+        await pool.close()
