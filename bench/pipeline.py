@@ -76,7 +76,7 @@ WORDS = [
         "forecast",
     ],
 ]
-BUDGETS = {"writer_spans_per_s": 10_000, "list_ms": 50, "rollup_30d_ms": 100}
+BUDGETS = {"writer_spans_per_s": 10_000, "list_ms": 50, "rollup_30d_ms": 100, "dashboard_ms": 300}
 
 
 def log(message: str) -> None:
@@ -255,28 +255,39 @@ async def bench_queries(pool: asyncpg.Pool) -> dict[str, dict[str, float]]:
     return results
 
 
+def _budget_for(query: str) -> float:
+    """Issue 4's: 50 ms for the list, 100 ms for a 30-day chart at the interval a dashboard picks;
+    DESIGN's 300 ms for dashboards at any other interval (finer points read more rollup rows)."""
+    if query.startswith("list:"):
+        return BUDGETS["list_ms"]
+    if query in ("rollup: 30 days", "rollup: 30 days by model"):
+        return BUDGETS["rollup_30d_ms"]
+    return BUDGETS["dashboard_ms"]
+
+
 def verdicts(report: dict[str, Any]) -> list[str]:
     failures = []
     if report["writer"]["spans_per_s"] < BUDGETS["writer_spans_per_s"]:
         failures.append(f"writer {report['writer']['spans_per_s']} spans/s < {BUDGETS['writer_spans_per_s']}")
     for name, numbers in report.get("queries", {}).items():
-        budget = BUDGETS["rollup_30d_ms"] if name.startswith("rollup: 30") else BUDGETS["list_ms"]
+        budget = _budget_for(name)
         if numbers["p50_ms"] > budget:
             failures.append(f"{name}: p50 {numbers['p50_ms']} ms > {budget} ms")
     return failures
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = ["| measurement | p50 | p95 |", "|---|---|---|"]
+    lines = ["| measurement | p50 | p95 | budget |", "|---|---|---|---|"]
     writer = report["writer"]
-    lines.append(f"| writer ({writer['spans']:,} exchanges → spans) | {writer['spans_per_s']:,} spans/s | |")
+    rate = f"{writer['spans_per_s']:,} spans/s"
+    lines.append(f"| writer ({writer['spans']:,} exchanges → spans) | {rate} | | ≥ {BUDGETS['writer_spans_per_s']:,} |")
     if "seed" in report:
         seed_info = report["seed"]
         lines.append(
             f"| insert_spans, 2 connections ({seed_info['spans']:,}) | {seed_info['spans_per_s']:,} spans/s | |"
         )
     for name, numbers in report.get("queries", {}).items():
-        lines.append(f"| {name} | {numbers['p50_ms']} ms | {numbers['p95_ms']} ms |")
+        lines.append(f"| {name} | {numbers['p50_ms']} ms | {numbers['p95_ms']} ms | ≤ {_budget_for(name):g} ms |")
     return "\n".join(lines)
 
 

@@ -97,6 +97,17 @@ class GlassgateProcess:
         return self.process.returncode
 
 
+def openai_config(data_dir: Path, database_url: str, upstream_url: str, **extra: Any) -> dict[str, Any]:
+    """The usual test config: one `openai` upstream, the given database, the harness's admin token."""
+    return {
+        "data_dir": str(data_dir),
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        "upstreams": {"openai": {"vendor": "openai", "url": upstream_url}},
+        **extra,
+    }
+
+
 def start_glassgate(
     config: dict[str, Any], workdir: Path, env: dict[str, str] | None = None, tls_ca: Path | None = None
 ) -> GlassgateProcess:

@@ -135,8 +135,9 @@ class Glassgate:
         await self.upstreams.open()
         # Spans are built on this event loop: the price table must not load at the first one.
         await asyncio.to_thread(pricing.warm_up)
-        # The tokenizer files (~0.5 s, only needed for calls without vendor usage) load beside.
-        self._preload = asyncio.get_running_loop().run_in_executor(None, tokens.preload)
+        if self.settings.tracing.estimate_tokens:
+            # The tokenizer (~0.3 s, only needed for calls without vendor usage) loads beside.
+            self._preload = asyncio.get_running_loop().run_in_executor(None, tokens.preload)
         self.maintainer = Maintainer(pool, self.settings.tracing.retention_days)
         self.maintainer.start()
         self.writer.start()

@@ -183,6 +183,10 @@ class TracingSettings(_Frozen):
     capture_max_bytes: int = Field(
         default=4 * 1024 * 1024, gt=0, description="Bodies larger than this are stored truncated."
     )
+    estimate_tokens: bool = Field(
+        default=True,
+        description="Estimate with tiktoken the tokens a vendor did not report (costs ~45 MB for the vocabulary).",
+    )
     write_timeout_s: float = Field(
         default=5.0, gt=0, description="A batch insert slower than this counts as failed: the batch is spilled."
     )

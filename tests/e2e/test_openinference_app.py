@@ -34,7 +34,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from tests.fakes import openai_fixtures as fx
 from tests.fakes.vendor_server import FakeVendor, ServerThread
-from tests.harness import ADMIN_TOKEN, GlassgateProcess, start_glassgate
+from tests.harness import ADMIN_TOKEN, GlassgateProcess, openai_config, start_glassgate
 
 PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -72,13 +72,7 @@ class App:
 @pytest.fixture
 def glassgate(tmp_path: Path, database_url: str) -> Iterator[GlassgateProcess]:
     upstream = ServerThread(FakeVendor().app()).start()
-    config = {
-        "data_dir": str(tmp_path / "data"),
-        "database_url": database_url,
-        "admin_token": ADMIN_TOKEN,
-        "tracing": {"flush_interval_ms": 10},
-        "upstreams": {"openai": {"vendor": "openai", "url": upstream.url}},
-    }
+    config = openai_config(tmp_path / "data", database_url, upstream.url, tracing={"flush_interval_ms": 10})
     process = start_glassgate(config, tmp_path / "gg")
     try:
         yield process

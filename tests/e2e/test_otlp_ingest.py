@@ -12,7 +12,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from tests.fakes.vendor_server import FakeVendor, ServerThread
-from tests.harness import ADMIN_TOKEN, start_glassgate
+from tests.harness import ADMIN_TOKEN, openai_config, start_glassgate
 
 TRACE = "5b8aa5a2d2c872e8321cf37308d69df2"
 AGENT, TOOL = "051581bf3cb55c13", "1b2c3d4e5f607182"
@@ -64,13 +64,7 @@ def agent_export() -> bytes:
 def test_app_spans_and_proxy_calls_share_a_trace(tmp_path: Path, database_url: str) -> None:
     vendor = FakeVendor()
     upstream = ServerThread(vendor.app()).start()
-    config = {
-        "data_dir": str(tmp_path / "data"),
-        "database_url": database_url,
-        "admin_token": ADMIN_TOKEN,
-        "tracing": {"flush_interval_ms": 10},
-        "upstreams": {"openai": {"vendor": "openai", "url": upstream.url}},
-    }
+    config = openai_config(tmp_path / "data", database_url, upstream.url, tracing={"flush_interval_ms": 10})
     glassgate = start_glassgate(config, tmp_path / "gg")
     auth = {"authorization": f"Bearer {ADMIN_TOKEN}"}
     try:

@@ -25,7 +25,7 @@ import pytest
 
 from tests.fakes import openai_fixtures as fx
 from tests.fakes.vendor_server import FakeVendor, ServerThread
-from tests.harness import ADMIN_TOKEN, free_port, start_glassgate
+from tests.harness import free_port, openai_config, start_glassgate
 
 PHOENIX = Path(__file__).resolve().parents[2] / ".venv-phoenix" / "bin" / "phoenix"
 # Offline and quiet: no telemetry pixels, no fonts or WASM sandbox download, and none of the
@@ -137,12 +137,7 @@ def test_phoenix_shows_exported_llm_spans(
     phoenix: PhoenixProcess, tmp_path: Path, database_url: str, stream: bool
 ) -> None:
     upstream = ServerThread(FakeVendor().app()).start()
-    config = {
-        "data_dir": str(tmp_path / "data"),
-        "database_url": database_url,
-        "admin_token": ADMIN_TOKEN,
-        "upstreams": {"openai": {"vendor": "openai", "url": upstream.url}},
-    }
+    config = openai_config(tmp_path / "data", database_url, upstream.url)
     env = {
         "OTEL_EXPORTER_OTLP_ENDPOINT": phoenix.url,
         "OTEL_BSP_SCHEDULE_DELAY": "50",

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
-from botocore.session import Session
+from typing import TYPE_CHECKING
 
 from glassgate.config import AwsAuth
 from glassgate.errors import UpstreamUnavailable
 from glassgate.proxy import sigv4
+
+if TYPE_CHECKING:  # botocore costs ~18 MB and 0.2 s to import: only Bedrock with `auth: aws` loads it
+    from botocore.credentials import Credentials, ReadOnlyCredentials
 
 SERVICE = "bedrock"  # Bedrock's signing name, for every Bedrock host
 
@@ -38,6 +39,9 @@ class AwsSigner:
 
     def load(self) -> None:
         """Resolve the credential source (reads env and profile files; call at start, not per request)."""
+        from botocore.credentials import Credentials
+        from botocore.session import Session
+
         if self._auth.access_key_id and self._auth.secret_access_key:
             token = self._auth.session_token.get_secret_value() if self._auth.session_token else None
             self._credentials = Credentials(
@@ -50,7 +54,8 @@ class AwsSigner:
         credentials = self._credentials
         if credentials is None:
             raise UpstreamUnavailable("no AWS credentials for Bedrock: configure auth keys or an AWS role")
-        if isinstance(credentials, RefreshableCredentials) and credentials.refresh_needed():
+        refresh_needed = getattr(credentials, "refresh_needed", None)  # only RefreshableCredentials have it
+        if refresh_needed is not None and refresh_needed():
             # A refresh is a blocking HTTP call (STS, ECS or IMDS): keep it off the event loop.
             return await asyncio.to_thread(credentials.get_frozen_credentials)
         return credentials.get_frozen_credentials()

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import asyncpg
 
-from glassgate.storage.rollups import BUCKETS, TABLES, percentile
+from glassgate.storage.rollups import BUCKETS, SUMMED, TABLES, percentile
 
 GroupBy = Literal["none", "model", "upstream", "project"]
 # Intervals a chart can ask for; each is a whole number of the rollup resolution it reads.
@@ -23,20 +23,6 @@ NICE_INTERVALS = [
 ]
 MAX_POINTS = 2000
 _ORIGIN = "TIMESTAMPTZ '2000-01-03 00:00:00+00'"  # a Monday, so weekly buckets start on Mondays
-_SUMS = (
-    "requests",
-    "errors",
-    "cancelled",
-    "blocked",
-    "input_tokens",
-    "output_tokens",
-    "cached_tokens",
-    "cost_usd",
-    "unpriced",
-    "latency_sum_ms",
-    "ttft_count",
-    "ttft_sum_ms",
-)
 
 
 class BadRange(ValueError):
@@ -107,7 +93,7 @@ async def time_series(pool: asyncpg.Pool, query: SeriesQuery) -> tuple[timedelta
             params.append(value)
             clauses.append(f"{column} = ${len(params)}")
     group = "''" if query.group_by == "none" else query.group_by
-    sums = ", ".join(f"sum({name}) AS {name}" for name in _SUMS)
+    sums = ", ".join(f"sum({name}) AS {name}" for name in SUMMED)
     # Histograms add position by position. Summing each subscript is a plain columnar
     # aggregate; unnesting the arrays instead multiplied the rows by the bucket count (10× slower).
     cells = ", ".join(
@@ -125,7 +111,7 @@ async def time_series(pool: asyncpg.Pool, query: SeriesQuery) -> tuple[timedelta
     for record in records:
         point = Point(
             start=record["t"],
-            totals={name: float(record[name] or 0) for name in _SUMS},
+            totals={name: float(record[name] or 0) for name in SUMMED},
             latency_hist=[int(record[f"latency_hist_{position}"]) for position in range(1, BUCKETS + 1)],
             ttft_hist=[int(record[f"ttft_hist_{position}"]) for position in range(1, BUCKETS + 1)],
         )
@@ -166,9 +152,9 @@ def describe(point: Point) -> dict[str, Any]:
 
 def merge(points: list[Point], start: datetime) -> Point:
     """The sum of several points (a whole series, for its totals)."""
-    merged = Point(start=start, totals=dict.fromkeys(_SUMS, 0.0))
+    merged = Point(start=start, totals=dict.fromkeys(SUMMED, 0.0))
     for point in points:
-        for name in _SUMS:
+        for name in SUMMED:
             merged.totals[name] += point.totals[name]
         merged.latency_hist = [a + b for a, b in zip(merged.latency_hist, point.latency_hist, strict=True)]
         merged.ttft_hist = [a + b for a, b in zip(merged.ttft_hist, point.ttft_hist, strict=True)]

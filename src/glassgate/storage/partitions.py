@@ -167,9 +167,9 @@ class Maintainer:
             delay = self._interval_s
             try:
                 await maintain(self._pool, self._retention_days)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # noqa: BLE001 -- whatever failed, the next run must still happen
                 # The database being away must not stop the proxy; spans land in the default
                 # partition or the spill meanwhile, and the next run catches up.
-                log.warning("partition maintenance failed (%s); retrying in 5 minutes", exc)
+                log.warning("partition maintenance failed (%s: %s); retrying in 5 minutes", type(exc).__name__, exc)
                 delay = min(delay, 300.0)
             await asyncio.sleep(delay)

@@ -110,7 +110,7 @@ def _truncate(moment: datetime, resolution: str) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-_SUMMED = (
+SUMMED = (
     "requests",
     "errors",
     "cancelled",
@@ -178,11 +178,11 @@ def coarsen(rows: dict[RollupKey, RollupRow], resolution: str) -> dict[RollupKey
         coarse_key: RollupKey = (_truncate(moment, resolution), group[0], group[1], group[2])
         total = coarse.get(coarse_key)
         if total is None:
-            copied = RollupRow(**{name: getattr(row, name) for name in _SUMMED})
+            copied = RollupRow(**{name: getattr(row, name) for name in SUMMED})
             copied.latency_hist, copied.ttft_hist = list(row.latency_hist), list(row.ttft_hist)
             coarse[coarse_key] = copied
             continue
-        for name in _SUMMED:
+        for name in SUMMED:
             setattr(total, name, getattr(total, name) + getattr(row, name))
         for name in _HISTOGRAMS:
             histogram = getattr(total, name)
@@ -193,7 +193,7 @@ def coarsen(rows: dict[RollupKey, RollupRow], resolution: str) -> dict[RollupKey
 
 def upsert_columns() -> list[str]:
     """The columns `upsert_arguments` returns, in order."""
-    return [*_KEY, *_SUMMED, *_HISTOGRAMS]
+    return [*_KEY, *SUMMED, *_HISTOGRAMS]
 
 
 def _upsert(table: str, first: int) -> str:
@@ -207,7 +207,7 @@ def _upsert(table: str, first: int) -> str:
         f"ARRAY(SELECT jsonb_array_elements_text(u.{name}::jsonb)::int8)" if name in _HISTOGRAMS else f"u.{name}"
         for name in columns
     )
-    updates = [f"{name} = {table}.{name} + excluded.{name}" for name in _SUMMED] + [
+    updates = [f"{name} = {table}.{name} + excluded.{name}" for name in SUMMED] + [
         f"{name} = ARRAY(SELECT a + b FROM unnest({table}.{name}, excluded.{name}) AS h(a, b))" for name in _HISTOGRAMS
     ]
     # Rows arrive sorted by key, so concurrent writers (replicas) lock them in the same order
@@ -239,7 +239,7 @@ def resolution_arguments(rows: dict[RollupKey, RollupRow]) -> list[list[object]]
     """The column arrays for one table's rows, in key order."""
     ordered = sorted(rows.items())
     arguments: list[list[object]] = [[key[index] for key, _ in ordered] for index in range(len(_KEY))]
-    for name in _SUMMED:
+    for name in SUMMED:
         arguments.append([getattr(row, name) for _, row in ordered])
     for name in _HISTOGRAMS:
         arguments.append([_json_ints(getattr(row, name)) for _, row in ordered])

@@ -112,8 +112,11 @@ def response_headers(exchange: Exchange) -> dict[str, str]:
     return decoded
 
 
-def build_span(exchange: Exchange) -> Span:
-    """Summarise the call with its vendor's adapter and assemble the stored record."""
+def build_span(exchange: Exchange, *, estimate_tokens: bool = True) -> Span:
+    """Summarise the call with its vendor's adapter and assemble the stored record.
+
+    With `estimate_tokens`, counts the vendor did not report are estimated with tiktoken.
+    """
     adapter = get_adapter(exchange.vendor)
     headers = response_headers(exchange)
     chunks, undecoded = decode_body(exchange.chunks, headers.get("content-encoding"))
@@ -164,7 +167,7 @@ def build_span(exchange: Exchange) -> Span:
     response_raw = b"".join(chunks) if summary.response_json is None and undecoded is None else b""
     usage, estimated = summary.usage, False
     unreported = usage.input_tokens is None or usage.output_tokens is None
-    if unreported and 200 <= exchange.status < 300 and undecoded is None:
+    if estimate_tokens and unreported and 200 <= exchange.status < 300 and undecoded is None:
         # The vendor reported no usage (a stream without include_usage, a gateway that drops it).
         usage, estimated = estimate_missing(summary)
     if exchange.stream_usage_injected:

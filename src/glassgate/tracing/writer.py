@@ -64,6 +64,7 @@ class SpanWriter:
         self._next_retry = 0.0
         self._failures_while_stopping = 0
         self._batch_size = settings.batch_size
+        self._estimate_tokens = settings.estimate_tokens
         self._interval = settings.flush_interval_ms / 1000.0
         self._max_items = settings.queue_size
         self._max_bytes = max_queued_bytes
@@ -213,7 +214,7 @@ class SpanWriter:
             exchange = self._queue.popleft()
             self._queued_bytes -= exchange.captured_bytes + len(exchange.request_body)
             try:
-                span = build_span(exchange)
+                span = build_span(exchange, estimate_tokens=self._estimate_tokens)
             except Exception as exc:  # a parser bug must cost the details of one span, never the span
                 self.counters.capture_failed += 1
                 log.exception(

@@ -534,3 +534,10 @@ def test_failed_calls_are_not_estimated(status: int) -> None:
 def test_injected_stream_usage_is_noted() -> None:
     assert build_span(streamed(stream_usage_injected=True)).attributes["stream_usage_injected"] is True
     assert "stream_usage_injected" not in build_span(streamed()).attributes
+
+
+def test_estimates_can_be_turned_off() -> None:
+    unreported = streamed(chunks=[STREAM[0], STREAM[1]], chunk_times=[0.1, 0.2])
+    assert build_span(unreported).usage_estimated is True
+    off = build_span(unreported, estimate_tokens=False)
+    assert (off.usage_estimated, off.input_tokens, off.output_tokens) == (False, None, None)
