@@ -10,7 +10,7 @@ PHOENIX_VENV := .venv-phoenix
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-legacy install-phoenix run test test-current test-legacy check bench bench-pipeline clean
+.PHONY: help install install-legacy install-phoenix run test test-current test-legacy check bench bench-pipeline faults clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ bench: install  ## Proxy overhead: direct vs nginx vs Glassgate (installs nginx 
 
 bench-pipeline: install  ## Trace pipeline: writer spans/s, and list/dashboard query times with 1,000,000 spans stored
 	$(VENV)/bin/python -m bench.pipeline $(ARGS)
+
+faults: install  ## Fault scenarios (database down 30 s, database hung 30 s, SIGTERM under load), reported as numbers
+	$(VENV)/bin/python -m bench.faults --scenario all --json
 
 clean:  ## Remove the environments and local state (keeps nothing from .glassgate/)
 	rm -rf $(TOOLS) $(VENV) $(LEGACY_VENV) $(PHOENIX_VENV) .glassgate .pytest_cache .mypy_cache .ruff_cache

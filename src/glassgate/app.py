@@ -21,6 +21,8 @@ from glassgate.api.app import create_api
 from glassgate.api.otlp_receiver import OtlpReceiver
 from glassgate.asgi import Receive, Scope, Send, send_json, send_response
 from glassgate.config import RESERVED_SEGMENTS, Settings
+from glassgate.guardrails.engine import GuardrailEngine
+from glassgate.guardrails.policy import DEFAULT_POLICIES
 from glassgate.local_secrets import resolve_admin_token, resolve_secret_key
 from glassgate.proxy.client_auth import ClientAuthenticator
 from glassgate.proxy.forward import Forwarder
@@ -58,11 +60,22 @@ class Glassgate:
         spill_bytes = settings.tracing.spill_max_bytes
         spill = SpillStore(settings.data_dir / "spill", spill_bytes) if spill_bytes else None
         self.exporter = OtlpExporter(settings.otlp) if settings.otlp.endpoint else None
-        self.writer = SpanWriter(self._insert, settings.tracing, observe=self._observe, spill=spill, prepare=encode)
+        policies = settings.guardrails if settings.guardrails is not None else DEFAULT_POLICIES
+        self.guardrails = GuardrailEngine(policies)
+        self.writer = SpanWriter(
+            self._insert,
+            settings.tracing,
+            observe=self._observe,
+            spill=spill,
+            prepare=encode,
+            guardrails=self.guardrails,
+        )
         self.metrics.watch_writer(lambda: float(self.writer.depth), lambda: asdict(self.writer.counters))
         authenticator = ClientAuthenticator(self.keys, self.aws_keys)
         self.otlp_receiver = OtlpReceiver(admin_token, self.keys, self._insert)
-        self.forwarder = Forwarder(self.upstreams, self.writer, authenticator, settings.proxy, settings.tracing)
+        self.forwarder = Forwarder(
+            self.upstreams, self.writer, authenticator, settings.proxy, settings.tracing, self.guardrails
+        )
         self.maintainer: Maintainer | None = None
         self._preload: asyncio.Future[None] | None = None
         self.ready = False
@@ -76,8 +89,16 @@ class Glassgate:
         # A database that hangs (rather than refusing) must not hold spans in memory until the
         # driver's own timeout: past this bound the writer treats the batch as failed and spills
         # it; if the insert did commit after all, the replay finds the spans there and skips them.
-        async with asyncio.timeout(self.settings.tracing.write_timeout_s):
-            await insert_spans(self.api.state.pool, spans)
+        insert = asyncio.ensure_future(insert_spans(self.api.state.pool, spans))
+        done, _ = await asyncio.wait({insert}, timeout=self.settings.tracing.write_timeout_s)
+        if not done:
+            # Cancelling a query makes asyncpg ask the (hung) server to cancel it over a new
+            # connection and wait for that, up to its own 30 s: the write is given up on now
+            # and the clean-up left to finish on its own.
+            insert.cancel()
+            insert.add_done_callback(_consume_outcome)
+            raise TimeoutError(f"the insert took longer than {self.settings.tracing.write_timeout_s} s")
+        insert.result()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -164,6 +185,12 @@ class Glassgate:
             counters.dropped,
             counters.capture_failed,
         )
+
+
+def _consume_outcome(task: asyncio.Future[int]) -> None:
+    """Retrieve an abandoned insert's outcome so asyncio does not report it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def create_app(settings: Settings) -> Glassgate:

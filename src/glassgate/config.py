@@ -250,6 +250,38 @@ def otlp_from_environment(environ: Mapping[str, str]) -> OtlpSettings:
         ) from None
 
 
+GuardrailAction = Literal["block", "redact", "flag"]
+
+
+class GuardrailPolicy(_Frozen):
+    """One policy: which detectors run on which text, where, and what a finding does."""
+
+    name: str = Field(min_length=1, description="Unique; named in block messages and on findings.")
+    detectors: list[str] = Field(min_length=1, description="pii, secrets, toxicity, profanity, injection, regex")
+    phases: list[Literal["input", "output"]] = Field(default=["input"])
+    action: GuardrailAction = "flag"
+    upstreams: list[str] | None = Field(default=None, description="Only calls to these upstreams (default: all).")
+    projects: list[str] | None = None
+    models: list[str] | None = Field(default=None, description="Requested model names (Azure: deployment).")
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="Minimum score of scored detectors.")
+    categories: list[str] | None = Field(default=None, description="Only these categories (e.g. EMAIL, OPENAI_KEY).")
+    patterns: list[str] | dict[str, str] | None = Field(default=None, description="For `regex`: Python regexes.")
+    deny: list[str] | None = Field(default=None, description="For `regex`: phrases matched as whole words.")
+    on_error: Literal["open", "closed"] = Field(
+        default="open", description="A detector that fails: open forwards the call, closed blocks it."
+    )
+
+    @model_validator(mode="after")
+    def _buildable(self) -> GuardrailPolicy:
+        if "output" in self.phases:
+            # Said at start rather than accepted and ignored: output scanning is not built yet.
+            raise ValueError("phase 'output' is not supported yet: guardrails scan requests (phase 'input')")
+        from glassgate.guardrails.policy import build_detectors  # the detectors validate their own options
+
+        build_detectors(self)
+        return self
+
+
 class Settings(BaseSettings):
     """Everything Glassgate is configured with. Built once by the CLI; frozen afterwards."""
 
@@ -270,6 +302,18 @@ class Settings(BaseSettings):
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     otlp: OtlpSettings = Field(default_factory=OtlpSettings, description="Set from the OTEL_* variables.")
+    guardrails: list[GuardrailPolicy] | None = Field(
+        default=None, description="Absent: the default policy (flag PII, secrets and prompt injection in requests)."
+    )
+
+    @field_validator("guardrails")
+    @classmethod
+    def _unique_policy_names(cls, value: list[GuardrailPolicy] | None) -> list[GuardrailPolicy] | None:
+        names = [policy.name for policy in value or []]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ValueError(f"guardrail policy names must be unique: {', '.join(duplicated)}")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -10,6 +10,8 @@ Upstreams:
     anthropic    passthrough to the fake Anthropic Messages API
     bedrock      SigV4 clients verified with Glassgate-issued key pairs, re-signed with
                  Glassgate's own AWS keys (the fake Bedrock checks that signature)
+    *-guarded    the same four vendors behind guardrails that block secrets and a house
+                 rule and redact PII (every upstream flags PII, secrets and injection)
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ CLIENT_VENDOR_KEY = "sk-client-own-key"
 GLASSGATE = [sys.executable, "-m", "glassgate"]
 BEDROCK_REGION = "us-east-1"
 UPSTREAM_AWS_KEY = ("AKIAUPSTREAMFAKE0001", "upstream-secret-held-by-glassgate")
+# Upstreams whose calls guardrails block (secrets, "project falcon") and redact (PII) in the suite.
+GUARDED = ["openai-guarded", "azure-guarded", "anthropic-guarded", "bedrock-guarded"]
 
 
 @dataclass
@@ -76,6 +80,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
         "admin_token": ADMIN_TOKEN,
         "proxy": {"max_body_bytes": 1024 * 1024, "drain_timeout_s": 5, "read_timeout_s": 2, "connect_timeout_s": 2},
         "tracing": {"flush_interval_ms": 10},
+        "guardrails": [
+            {"name": "watch", "detectors": ["pii", "secrets", "injection"], "action": "flag"},
+            {"name": "no-secrets", "detectors": ["secrets"], "action": "block", "upstreams": GUARDED},
+            {"name": "no-pii", "detectors": ["pii"], "action": "redact", "upstreams": GUARDED},
+            {
+                "name": "house-rules",
+                "detectors": ["regex"],
+                "patterns": ["(?i)project\\s+falcon"],
+                "action": "block",
+                "upstreams": GUARDED,
+            },
+        ],
         "upstreams": {
             "openai": {"vendor": "openai", "url": vendor_server.url},
             "dead": {"vendor": "openai", "url": f"http://127.0.0.1:{free_port()}/v1"},
@@ -83,6 +99,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
             "openai-usage": {"vendor": "openai", "url": vendor_server.url, "inject_stream_usage": True},
             "azure-usage": {"vendor": "azure", "url": vendor_server.url, "inject_stream_usage": True},
             "anthropic": {"vendor": "anthropic", "url": anthropic_server.url},
+            "openai-guarded": {"vendor": "openai", "url": vendor_server.url},
+            "azure-guarded": {"vendor": "azure", "url": vendor_server.url},
+            "anthropic-guarded": {"vendor": "anthropic", "url": anthropic_server.url},
+            "bedrock-guarded": {
+                "vendor": "bedrock",
+                "region": BEDROCK_REGION,
+                "url": bedrock_server.url,
+                "auth": {
+                    "type": "aws",
+                    "access_key_id": UPSTREAM_AWS_KEY[0],
+                    "secret_access_key": "${UPSTREAM_AWS_SECRET}",
+                },
+            },
             "bedrock": {
                 "vendor": "bedrock",
                 "region": BEDROCK_REGION,

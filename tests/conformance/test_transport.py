@@ -127,7 +127,9 @@ def test_unknown_upstream_names_the_configured_ones(stack: Stack) -> None:
     message = response.json()["error"]["message"]
     assert (
         "'nope'" in message
-        and "anthropic, azure, azure-sp, azure-usage, bedrock, dead, openai, openai-held, openai-usage" in message
+        and "anthropic, anthropic-guarded, azure, azure-guarded, azure-sp, azure-usage, bedrock, "
+        "bedrock-guarded, dead, openai, openai-guarded, openai-held, openai-usage"
+        in message
     )
 
 

@@ -1,20 +1,17 @@
-"""Issue 4: PostgreSQL stops for 30 s under load, and Glassgate gets SIGTERM under load.
+"""Issue 4: PostgreSQL stops or hangs for 30 s under load, and Glassgate gets SIGTERM under load.
 
-The scenarios live in bench/faults_pipeline.py (also a script); these tests run them in full
-and hold them to the issue's promises.
+The scenarios live in bench/faults/ (also `python -m bench.faults`); these tests run them in
+full and hold them to the issue's promises.
 """
 
 from __future__ import annotations
 
 import pytest
-from bench.faults_pipeline import (
-    GENERATOR_LAG_LIMIT_MS,
-    RSS_BUDGET_MB,
-    Options,
-    latency_bound_ms,
-    run_outage,
-    run_sigterm,
-)
+from bench.faults.freeze import run_freeze
+from bench.faults.outage import run_outage
+from bench.faults.scenario import Options
+from bench.faults.sigterm import run_sigterm
+from bench.faults.under_load import GENERATOR_LAG_LIMIT_MS, QUEUE_SLACK_S, RSS_BUDGET_MB, latency_bound_ms
 
 
 @pytest.mark.timeout(240)
@@ -34,6 +31,32 @@ def test_a_30_second_database_outage_costs_no_call_no_span_and_no_memory() -> No
     assert (calls.rows, calls.distinct_span_ids) == (report.calls, report.calls), "exactly one span per call"
     assert (calls.lost, calls.mismatched, calls.duplicated) == (0, 0, 0), calls.examples
     assert report.writer["dropped"] == 0
+    assert report.rss.growth_mb <= RSS_BUDGET_MB, report.rss
+    assert report.log_problems == []
+
+
+@pytest.mark.timeout(240)
+def test_a_30_second_database_freeze_is_cut_off_by_the_write_timeout_and_costs_nothing() -> None:
+    report = run_freeze(Options(outage_s=30.0))
+    calls, depth = report.audit, report.queue_depth
+
+    assert report.outage_s >= 30.0, "SIGCONT came only after the whole freeze"
+    assert report.generator_lag_ms <= GENERATOR_LAG_LIMIT_MS, "the load generator itself saturated"
+    assert calls.failed == 0, calls.examples
+    for kind in ("json", "stream"):
+        warmup = report.latency["warmup"][kind].p99_ms
+        frozen = report.latency["freeze"][kind].p99_ms
+        assert warmup is not None and frozen is not None
+        assert frozen <= latency_bound_ms(warmup), f"{kind} calls slowed down: p99 {warmup} → {frozen} ms"
+    assert report.spans_complete_s is not None, f"not every span was stored within the wait: {calls}"
+    assert (calls.rows, calls.distinct_span_ids) == (report.calls, report.calls), "exactly one span per call"
+    assert (calls.lost, calls.mismatched, calls.duplicated) == (0, 0, 0), calls.examples
+    assert report.writer["spilled"] > 0, "hung inserts should have been given up and spilled"
+    assert report.writer["dropped"] == 0
+    # Sampled every 0.5 s during the freeze: the queue holds about one write timeout of calls.
+    assert depth.samples > 0 and depth.max is not None, "/metrics answered during the freeze"
+    assert depth.bound == report.rate * (depth.write_timeout_s + QUEUE_SLACK_S)
+    assert depth.max <= depth.bound, depth
     assert report.rss.growth_mb <= RSS_BUDGET_MB, report.rss
     assert report.log_problems == []
 

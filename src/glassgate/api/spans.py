@@ -48,10 +48,24 @@ class SpanSummary(BaseModel):
     error: str | None
     input_preview: str | None = Field(description="The latest user turn or prompt: one line, at most 1000 characters.")
     output_preview: str | None = Field(description="The text the model produced, likewise bounded.")
+    guardrail_categories: list[str] = Field(description="Categories guardrails found in the request (EMAIL, …).")
     attributes: dict[str, Any]
 
 
+class GuardrailFinding(BaseModel):
+    policy: str
+    phase: Literal["input", "output"]
+    detector: str
+    category: str
+    score: float
+    action: Literal["block", "redact", "flag"] = Field(description="What the policy does with a finding.")
+    field: str = Field(description="JSON path of the scanned string in the body; the matched value is never kept.")
+    start: int = Field(description="Character offsets of the match in that string (as it was scanned).")
+    end: int
+
+
 class SpanDetail(SpanSummary):
+    findings: list[GuardrailFinding] = Field(description="Guardrail findings on this call, in scan order.")
     request_body: Any = Field(description="The request as JSON (or text when it was not JSON).")
     response_body: Any = Field(description="The response as JSON; a streamed answer assembled into one value.")
 
@@ -74,6 +88,9 @@ async def list_spans(
     session_id: str | None = None,
     user_id: str | None = None,
     tag: Annotated[list[str] | None, Query(description="Repeat for several; spans must carry every one.")] = None,
+    guardrail_category: Annotated[
+        str | None, Query(description="Only spans with a guardrail finding of this category (e.g. EMAIL).")
+    ] = None,
     q: Annotated[
         str | None,
         Query(max_length=500, description="Words in the input or output preview; the last word matches as a prefix."),
@@ -91,6 +108,7 @@ async def list_spans(
         user_id=user_id,
         tags=tuple(tag or ()),
         search=q,
+        guardrail_category=guardrail_category,
         since=since,
         until=until,
     )

@@ -88,3 +88,37 @@ async def time_series(
         for group, points in sorted(groups.items())
     ]
     return {"interval_seconds": int(step.total_seconds()), "since": since, "until": until, "series": series}
+
+
+class FindingPoint(BaseModel):
+    start: datetime
+    category: str
+    action: str = Field(description="block | redact | flag: what the policy that found it does.")
+    findings: int
+    calls: int = Field(description="Calls with at least one finding of this category in the interval.")
+
+
+class FindingSeries(BaseModel):
+    interval_seconds: int
+    since: datetime
+    until: datetime
+    points: list[FindingPoint] = Field(description="Intervals and categories without findings are omitted.")
+
+
+@router.get("/guardrails", response_model=FindingSeries, summary="Guardrail findings per category over time")
+async def guardrail_series(
+    request: Request,
+    since: Annotated[datetime | None, Query(description="Start (ISO 8601); default: 24 hours before `until`.")] = None,
+    until: Annotated[datetime | None, Query(description="End, exclusive (ISO 8601); default: now.")] = None,
+    interval: Annotated[int | None, Query(ge=60, description="Seconds per point, whole minutes.")] = None,
+    project: str | None = None,
+) -> dict[str, Any]:
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(hours=24)
+    step_in = timedelta(seconds=interval) if interval is not None else None
+    try:
+        step, counts = await dashboards.finding_series(pool_of(request), since, until, step_in, project)
+    except dashboards.BadRange as exc:
+        raise Problem(400, "Invalid time range", str(exc)) from None
+    points = [vars(count) for count in counts]
+    return {"interval_seconds": int(step.total_seconds()), "since": since, "until": until, "points": points}

@@ -21,6 +21,7 @@ from glassgate.proxy.upstream import Upstream
 
 # The client's own signature headers: they describe a request to Glassgate, not to AWS.
 _CLIENT_SIGNATURE_HEADERS = frozenset({"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"})
+_RESIGNED_HEADERS = _CLIENT_SIGNATURE_HEADERS | {"host"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,24 @@ class ClientAuthenticator:
             )
         except UpstreamError as exc:
             return Refusal(502, str(exc), "upstream_auth_failed")
+
+
+async def resign(
+    upstream: Upstream, method: str, headers: list[tuple[str, str]], body: bytes, rest: bytes, query: bytes
+) -> list[tuple[str, str]] | Refusal:
+    """Sign again over a body the proxy rewrote (guardrail redaction); others need nothing."""
+    if upstream.signer is None or not _has_aws_signature(headers):
+        return headers  # no signature, or a Bedrock API key (Bearer) that does not cover the body
+    # The signer adds Host and the signature headers again.
+    kept = [(name, value) for name, value in headers if name.lower() not in _RESIGNED_HEADERS]
+    try:
+        return await upstream.signer.sign(method, upstream.signing_target(rest, query), kept, body)
+    except UpstreamError as exc:
+        return Refusal(502, str(exc), "upstream_auth_failed")
+
+
+def _has_aws_signature(headers: list[tuple[str, str]]) -> bool:
+    return any(name.lower() == "authorization" and value.startswith("AWS4-") for name, value in headers)
 
 
 def _header_map(raw_headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from glassgate.guardrails.engine import Finding
 
 
 class Outcome(StrEnum):
@@ -17,6 +21,7 @@ class Outcome(StrEnum):
     COMPLETED = "completed"  # the upstream answered and the client received it all
     CLIENT_DISCONNECTED = "client_disconnected"  # the client left before the end
     UPSTREAM_FAILED = "upstream_failed"  # connect error, timeout or reset
+    BLOCKED = "blocked"  # a guardrail policy refused the request; nothing went upstream
 
 
 @dataclass(slots=True)
@@ -35,6 +40,10 @@ class Exchange:
     context_headers: dict[str, str] = field(default_factory=dict)  # x-glassgate-* and safe client headers
     request_body: bytes = b""  # as the client sent it
     stream_usage_injected: bool = False  # the proxy added stream_options.include_usage upstream
+    # Guardrails on the request path (block, redact): request_body is then what went upstream,
+    # or for a blocked call the body with every match masked: the matched values are never kept.
+    findings: list[Finding] = field(default_factory=list)
+    guardrail_notes: list[str] = field(default_factory=list)  # skipped parts, detector failures
     status: int = 0
     # As received: decoding them is capture's job, off the hot path.
     raw_response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)

@@ -15,7 +15,8 @@ from typing import Protocol
 from glassgate.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json, send_response
 from glassgate.config import ProxySettings, TracingSettings
 from glassgate.errors import UpstreamError, UpstreamTimeout
-from glassgate.proxy.client_auth import ClientAuthenticator, Refusal
+from glassgate.guardrails.engine import GuardrailEngine
+from glassgate.proxy.client_auth import ClientAuthenticator, Refusal, resign
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.headers import relayed_response_headers, split_request_headers
 from glassgate.proxy.http1 import UpstreamResponse
@@ -45,8 +46,10 @@ class Forwarder:
         auth: ClientAuthenticator,
         proxy: ProxySettings,
         tracing: TracingSettings,
+        guardrails: GuardrailEngine | None = None,
     ) -> None:
         self._pool = pool
+        self._guardrails = guardrails
         self._sink = sink
         self._auth = auth
         self._max_body = proxy.max_body_bytes
@@ -111,6 +114,11 @@ class Forwarder:
             await self._refuse(send, upstream, exchange, admitted.status, admitted.message, admitted.code, span_header)
             return
         assert upstream.pool is not None, "UpstreamPool.open() was not called"
+        if self._guardrails is not None and self._guardrails.has_inline_for(upstream.name):
+            guarded = await self._guard_request(send, upstream, exchange, route, scope, admitted, span_header)
+            if guarded is None:
+                return
+            admitted = guarded
         body = exchange.request_body
         if upstream.inject_stream_usage:
             injected = with_stream_usage(exchange.method, route.rest, body, admitted)
@@ -214,6 +222,41 @@ class Forwarder:
     async def _drain(self, response: UpstreamResponse, exchange: Exchange, t0: float) -> None:
         async for chunk in response:
             self._capture(exchange, chunk, t0)
+
+    async def _guard_request(
+        self,
+        send: Send,
+        upstream: Upstream,
+        exchange: Exchange,
+        route: Route,
+        scope: Scope,
+        admitted: list[tuple[str, str]],
+        span_header: tuple[bytes, bytes],
+    ) -> list[tuple[str, str]] | None:
+        """Block or redact per the policies; the headers to forward with, or None when refused."""
+        assert self._guardrails is not None
+        verdict = self._guardrails.check_request(
+            "inline",
+            vendor=upstream.vendor,
+            upstream=upstream.name,
+            project=exchange.project,
+            path=exchange.path,
+            raw=exchange.request_body,
+        )
+        exchange.findings, exchange.guardrail_notes = verdict.findings, [*verdict.skipped, *verdict.failures]
+        if verdict.action == "forward":
+            return admitted
+        # From here on the span keeps the masked body: the matched values are never stored.
+        exchange.request_body = verdict.body
+        if verdict.action == "block":
+            exchange.outcome = Outcome.BLOCKED
+            await self._refuse(send, upstream, exchange, 400, verdict.message, "guardrail_blocked", span_header)
+            return None
+        resigned = await resign(upstream, exchange.method, admitted, verdict.body, route.rest, scope["query_string"])
+        if isinstance(resigned, Refusal):
+            await self._refuse(send, upstream, exchange, resigned.status, resigned.message, resigned.code, span_header)
+            return None
+        return resigned
 
     async def _refuse(
         self,

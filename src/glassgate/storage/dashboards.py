@@ -159,3 +159,33 @@ def merge(points: list[Point], start: datetime) -> Point:
         merged.latency_hist = [a + b for a, b in zip(merged.latency_hist, point.latency_hist, strict=True)]
         merged.ttft_hist = [a + b for a, b in zip(merged.ttft_hist, point.ttft_hist, strict=True)]
     return merged
+
+
+@dataclass(frozen=True)
+class FindingCount:
+    start: datetime
+    category: str
+    action: str
+    findings: int
+    calls: int  # distinct calls with at least one finding of the category
+
+
+async def finding_series(
+    pool: asyncpg.Pool, since: datetime, until: datetime, interval: timedelta | None, project: str | None = None
+) -> tuple[timedelta, list[FindingCount]]:
+    """Guardrail findings per interval, category and action (from the findings table, by time)."""
+    step = choose_interval(SeriesQuery(since=since, until=until, interval=interval))
+    params: list[Any] = [step, since, until]
+    join, clause = "", ""
+    if project is not None:
+        params.append(project)
+        join = "JOIN spans s ON s.span_id = f.span_id AND s.started_at = f.started_at"
+        clause = f"AND s.project = ${len(params)}"
+    sql = (
+        f"SELECT date_bin($1, f.started_at, {_ORIGIN}) AS t, f.category, f.action, count(*) AS findings, "
+        f"count(DISTINCT f.span_id) AS calls FROM guardrail_findings f {join} "
+        f"WHERE f.started_at >= $2 AND f.started_at < $3 {clause} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
+    async with pool.acquire() as connection:
+        records = await connection.fetch(sql, *params)
+    return step, [FindingCount(r["t"], r["category"], r["action"], r["findings"], r["calls"]) for r in records]

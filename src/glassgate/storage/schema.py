@@ -87,6 +87,7 @@ spans = Table(
     Column("output_preview", Text),
     Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("search_document", TSVECTOR),  # the previews' words (storage/search.py)
+    Column("guardrail_categories", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     postgresql_partition_by="RANGE (started_at)",
 )
 
@@ -127,3 +128,21 @@ def _rollup_table(name: str) -> Table:
 rollups_minute = _rollup_table("rollups_minute")
 rollups_hour = _rollup_table("rollups_hour")
 rollups_day = _rollup_table("rollups_day")
+
+guardrail_findings = Table(
+    "guardrail_findings",
+    metadata,
+    Column("span_id", Text, primary_key=True),
+    Column("started_at", DateTime(timezone=True), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("policy", Text, nullable=False),
+    Column("phase", Text, nullable=False),
+    Column("detector", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("score", Double, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("field", Text, nullable=False),  # JSON path of the scanned string; the matched value is never stored
+    Column("start_offset", Integer, nullable=False),
+    Column("end_offset", Integer, nullable=False),
+    postgresql_partition_by="RANGE (started_at)",
+)

@@ -54,6 +54,7 @@ _COLUMNS = [
     "output_preview",
     "attributes",
     "search_document",
+    "guardrail_categories",
 ]
 _BODY_COLUMNS = ["request_body", "response_body"]
 _JSON_COLUMNS = frozenset({"attributes"})
@@ -72,6 +73,7 @@ _RECORD_TYPES = {
     "ttft_ms": "float8",
     "started_at": "timestamptz",
     "tags": "text[]",
+    "guardrail_categories": "text[]",
     "attributes": "jsonb",
 }
 _RECORD = ", ".join(f"{name} {_RECORD_TYPES.get(name, 'text')}" for name in _COLUMNS)
@@ -80,6 +82,22 @@ _HOT_VALUES = ", ".join(
     "u.search_document::tsvector" if name == "search_document" else f"u.{name}"
     for name in _COLUMNS
 )
+_FINDING_TYPES = {
+    "span_id": "text",
+    "started_at": "timestamptz",
+    "seq": "int4",
+    "policy": "text",
+    "phase": "text",
+    "detector": "text",
+    "category": "text",
+    "score": "float8",
+    "action": "text",
+    "field": "text",
+    "start_offset": "int4",
+    "end_offset": "int4",
+}
+_FINDING_COLUMNS = ", ".join(_FINDING_TYPES)
+_FINDING_RECORD = ", ".join(f"{name} {kind}" for name, kind in _FINDING_TYPES.items())
 # A batch travels as ONE JSON document, rows as objects: encoding it is a single orjson call,
 # where 35 typed arrays cost the driver ~17 µs a span to encode. The bodies, compressed by
 # storage.bodies, travel beside it as bytea arrays. Both inserts skip rows already stored
@@ -90,11 +108,17 @@ _INSERT = (
     "ON CONFLICT (span_id, started_at) DO NOTHING RETURNING span_id), "
     "bodies AS (INSERT INTO span_bodies (span_id, started_at, request_body, response_body) "
     "SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::bytea[], $5::bytea[]) "
-    "ON CONFLICT (span_id, started_at) DO NOTHING) "
+    "ON CONFLICT (span_id, started_at) DO NOTHING), "
+    f"findings AS (INSERT INTO guardrail_findings ({_FINDING_COLUMNS}) SELECT * FROM json_to_recordset($6::json) "
+    f"AS f({_FINDING_RECORD}) ON CONFLICT (span_id, started_at, seq) DO NOTHING) "
     "SELECT span_id FROM stored"
 )
 _ROLLUP_UPSERT = rollups.upsert_statement()
 LIST_COLUMNS = [name for name in _COLUMNS if name != "search_document"]
+_FINDINGS_OF_SPAN = (
+    "SELECT policy, phase, detector, category, score, action, field, start_offset AS start, end_offset AS end "
+    "FROM guardrail_findings WHERE span_id = $1 AND started_at = $2 ORDER BY seq"
+)
 # A search is answered one of two ways, chosen by counting matches (up to this many) first:
 # few matches are fetched through the full-text index and sorted; many are found by walking
 # the time index newest first, where the first page fills after a short walk. PostgreSQL
@@ -107,13 +131,36 @@ _THROUGH_TIME_INDEX = (
 )
 
 
-_ENCODED_FIELDS = [name for name in _COLUMNS if name != "search_document"]
+_ENCODED_FIELDS = [name for name in _COLUMNS if name not in ("search_document", "guardrail_categories")]
 
 
 def _row(span: Span) -> dict[str, Any]:
     row = {name: getattr(span, name) for name in _ENCODED_FIELDS}
     row["search_document"] = search.document(span.input_preview, span.output_preview)
+    row["guardrail_categories"] = sorted({finding.category for finding in span.findings})
     return row
+
+
+def _findings_document(spans: Sequence[Span]) -> str:
+    rows = [
+        {
+            "span_id": span.span_id,
+            "started_at": span.started_at,
+            "seq": seq,
+            "policy": finding.policy,
+            "phase": finding.phase,
+            "detector": finding.detector,
+            "category": finding.category,
+            "score": finding.score,
+            "action": finding.action,
+            "field": finding.field,
+            "start_offset": finding.start,
+            "end_offset": finding.end,
+        }
+        for span in spans
+        for seq, finding in enumerate(span.findings)
+    ]
+    return orjson.dumps(rows).decode()
 
 
 def _batch_document(spans: Sequence[Span]) -> str:
@@ -129,7 +176,7 @@ class EncodedBatch(list[Span]):
     CPU work of encoding overlaps the database's instead of adding to it.
     """
 
-    arguments: tuple[str, list[str], list[datetime], list[bytes | None], list[bytes | None]]
+    arguments: tuple[str, list[str], list[datetime], list[bytes | None], list[bytes | None], str]
 
 
 def encode(spans: Sequence[Span]) -> EncodedBatch:
@@ -141,6 +188,7 @@ def encode(spans: Sequence[Span]) -> EncodedBatch:
         [span.started_at for span in with_bodies],
         [bodies.pack(span.request_body) for span in with_bodies],
         [bodies.pack(span.response_body) for span in with_bodies],
+        _findings_document(spans),
     )
     return batch
 
@@ -169,6 +217,7 @@ class SpanFilter:
     user_id: str | None = None
     tags: tuple[str, ...] = ()  # spans carrying every one of these
     search: str | None = None  # words in the input or output preview; the last may be a prefix
+    guardrail_category: str | None = None  # spans with a finding of this category
     since: datetime | None = None
     until: datetime | None = None
 
@@ -209,6 +258,8 @@ def _where(filters: SpanFilter, bind: Any) -> list[str]:
             clauses.append(f"{column} = {bind(value)}")
     if filters.tags:
         clauses.append(f"tags @> {bind(list(filters.tags))}::text[]")
+    if filters.guardrail_category is not None:
+        clauses.append(f"guardrail_categories @> ARRAY[{bind(filters.guardrail_category)}::text]")
     if filters.search is not None:
         query = search.query(filters.search)
         # No words at all (only punctuation) matches nothing rather than everything.
@@ -287,6 +338,9 @@ async def get_span(pool: asyncpg.Pool, span_id: str) -> dict[str, Any] | None:
     row = _decode_row(record)
     for name in _BODY_COLUMNS:
         row[name] = bodies.unpack(row[name])
+    async with pool.acquire() as connection:
+        found = await connection.fetch(_FINDINGS_OF_SPAN, span_id, row["started_at"])
+    row["findings"] = [dict(finding) for finding in found]
     return row
 
 

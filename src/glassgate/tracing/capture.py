@@ -11,6 +11,7 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
+from glassgate.guardrails.engine import Finding, GuardrailEngine
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.vendors import CallSummary, WireCall, get_adapter
 from glassgate.tracing.preview import input_preview, output_preview
@@ -57,6 +58,8 @@ def decode_body(chunks: list[bytes], encoding: str | None) -> tuple[list[bytes],
 def status_of(exchange: Exchange, summary: CallSummary) -> SpanStatus:
     if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
         return "cancelled"
+    if exchange.outcome is Outcome.BLOCKED:
+        return "blocked"
     if exchange.outcome is Outcome.UPSTREAM_FAILED or exchange.status >= 400 or summary.error:
         return "error"
     return "ok"
@@ -112,10 +115,11 @@ def response_headers(exchange: Exchange) -> dict[str, str]:
     return decoded
 
 
-def build_span(exchange: Exchange, *, estimate_tokens: bool = True) -> Span:
+def build_span(exchange: Exchange, *, estimate_tokens: bool = True, guardrails: GuardrailEngine | None = None) -> Span:
     """Summarise the call with its vendor's adapter and assemble the stored record.
 
-    With `estimate_tokens`, counts the vendor did not report are estimated with tiktoken.
+    With `estimate_tokens`, counts the vendor did not report are estimated with tiktoken;
+    with `guardrails`, the flag-only policies scan the request (the others ran before it left).
     """
     adapter = get_adapter(exchange.vendor)
     headers = response_headers(exchange)
@@ -180,6 +184,7 @@ def build_span(exchange: Exchange, *, estimate_tokens: bool = True) -> Span:
         cache_read_tokens=usage.cached_tokens,
         cache_write_tokens=usage.cache_write_tokens,
     )
+    findings = _guard(exchange, guardrails, attributes)
     request_body = _body_value(exchange.request_body, summary.request_json, False)
     response_body = _body_value(response_raw, summary.response_json, exchange.truncated)
     return Span(
@@ -218,4 +223,26 @@ def build_span(exchange: Exchange, *, estimate_tokens: bool = True) -> Span:
         request_body=request_body,
         response_body=response_body,
         attributes=attributes,
+        findings=findings,
     )
+
+
+def _guard(exchange: Exchange, guardrails: GuardrailEngine | None, attributes: dict[str, Any]) -> tuple[Finding, ...]:
+    """The request-path findings plus the flag policies' own; what was scanned goes on the span."""
+    findings, notes = list(exchange.findings), list(exchange.guardrail_notes)
+    if guardrails is not None and exchange.outcome is not Outcome.BLOCKED:
+        verdict = guardrails.check_request(
+            "flag",
+            vendor=exchange.vendor,
+            upstream=exchange.upstream,
+            project=exchange.project,
+            path=exchange.path,
+            raw=exchange.request_body,
+        )
+        findings += verdict.findings
+        notes += [*verdict.skipped, *verdict.failures]
+        if verdict.scanned:
+            attributes["guardrails.scanned_fields"] = verdict.scanned
+    if notes:
+        attributes["guardrails.notes"] = sorted(set(notes))
+    return tuple(findings)

@@ -49,6 +49,13 @@ class Metrics:
         self.tokens = Counter(
             "glassgate_tokens", "Tokens reported by the vendors", ("upstream", "model", "kind"), registry=self.registry
         )
+        # Policy names come from the config and categories from the detectors: bounded label sets.
+        self.findings = Counter(
+            "glassgate_guardrail_findings",
+            "Guardrail findings (matches), by policy, category, action taken and phase",
+            ("policy", "category", "action", "phase"),
+            registry=self.registry,
+        )
         self._models: set[str] = set()
 
     def watch_writer(self, depth: Callable[[], float], counters: Callable[[], dict[str, int]]) -> None:
@@ -86,6 +93,8 @@ class Metrics:
         ):
             if count:
                 self.tokens.labels(upstream, model, kind).inc(count)
+        for finding in span.findings:
+            self.findings.labels(finding.policy, finding.category, finding.action, finding.phase).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from glassgate.guardrails.engine import Finding
 
 SpanStatus = Literal["ok", "error", "blocked", "cancelled"]
 
@@ -46,3 +49,4 @@ class Span:
     request_body: Any = None
     response_body: Any = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()  # guardrail findings, without the matched values

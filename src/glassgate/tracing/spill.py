@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from glassgate.guardrails.engine import Finding
 from glassgate.tracing.span import Span
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def decode(line: bytes) -> Span:
     values: dict[str, Any] = orjson.loads(line)
     values["started_at"] = datetime.fromisoformat(values["started_at"])
     values["tags"] = tuple(values.get("tags") or ())
+    values["findings"] = tuple(Finding(**finding) for finding in values.get("findings") or ())
     return Span(**values)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from glassgate.config import TracingSettings
+from glassgate.guardrails.engine import GuardrailEngine
 from glassgate.proxy.exchange import Exchange
 from glassgate.tracing.capture import build_span, fallback_span
 from glassgate.tracing.span import Span
@@ -55,7 +56,9 @@ class SpanWriter:
         observe: SpanObserver | None = None,
         spill: SpillStore | None = None,
         prepare: BatchPreparer | None = None,
+        guardrails: GuardrailEngine | None = None,
     ):
+        self._guardrails = guardrails
         self._insert = insert
         self._prepare = prepare
         self._observe = observe
@@ -214,7 +217,7 @@ class SpanWriter:
             exchange = self._queue.popleft()
             self._queued_bytes -= exchange.captured_bytes + len(exchange.request_body)
             try:
-                span = build_span(exchange, estimate_tokens=self._estimate_tokens)
+                span = build_span(exchange, estimate_tokens=self._estimate_tokens, guardrails=self._guardrails)
             except Exception as exc:  # a parser bug must cost the details of one span, never the span
                 self.counters.capture_failed += 1
                 log.exception(

@@ -71,7 +71,9 @@ async def test_retention_drops_whole_months_past_the_horizon(pool: asyncpg.Pool)
     await insert_spans(pool, spans)
     async with pool.acquire() as connection:
         dropped = await drop_expired(connection, retention_days=45, now=NOW)  # horizon: 2026-10-13
-    assert set(dropped) == {"spans_p2026_08", "spans_p2026_09", "span_bodies_p2026_08", "span_bodies_p2026_09"}
+    assert set(dropped) == {
+        f"{table}_p2026_{month:02d}" for table in ("spans", "span_bodies", "guardrail_findings") for month in (8, 9)
+    }
     remaining = {row[0] for row in await pool.fetch("SELECT span_id FROM spans")}
     assert remaining == {f"{3:016x}", f"{4:016x}"}, "October straddles the horizon, so it stays whole"
     oldest = await pool.fetchval("SELECT min(bucket) FROM rollups_minute")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from glassgate.config import TracingSettings
+from glassgate.guardrails.engine import Finding
 from glassgate.proxy.exchange import Exchange
 from glassgate.tracing.span import Span
 from glassgate.tracing.spill import SpillStore
@@ -28,6 +29,7 @@ def span(number: int) -> Span:
         request_body={"messages": [{"role": "user", "content": f"hi {number}"}]},
         attributes={"n": number},
         cost_usd=0.25,
+        findings=(Finding("p", "input", "pii", "EMAIL", 1.0, "redact", "messages[0].content", 3, 12),),
     )
 
 

@@ -1,0 +1,108 @@
+"""The processes of one run, in one temporary directory: PostgreSQL, the mock upstream, Glassgates."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bench.faults.postgres import Postgres
+from bench.faults.scenario import progress
+from bench.procs import Child, Children, free_port, stop_child, wait_for_http, wait_for_port
+from bench.stack import glassgate_executable
+
+ADMIN_TOKEN = "bench-faults-token-0123456789"
+_REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Glassgate:
+    child: Child
+    url: str
+
+    def log(self) -> str:
+        return self.child.log_path.read_text(errors="replace")
+
+
+def log_problems(log_text: str) -> list[str]:
+    """ERROR lines and tracebacks in a Glassgate log (the first ten)."""
+    lines = [line for line in log_text.splitlines() if " ERROR " in line or line.startswith("Traceback")]
+    return lines[:10]
+
+
+@dataclass
+class Stack:
+    """PostgreSQL, the mock upstream and the Glassgate processes of one run, in one work directory."""
+
+    workdir: Path
+    children: Children
+    postgres: Postgres
+    upstream_url: str
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "glassgate-data"  # shared by every Glassgate of the run: the spill lives here
+
+    def start_glassgate(self, name: str) -> Glassgate:
+        # Tracing keeps its defaults (write_timeout_s included): the scenarios read them from TracingSettings.
+        config = {
+            "data_dir": str(self.data_dir),
+            "database_url": self.postgres.url,
+            "admin_token": ADMIN_TOKEN,
+            "upstreams": {"openai": {"vendor": "openai", "url": self.upstream_url}},
+        }
+        config_path = self.workdir / f"{name}.yaml"
+        config_path.write_text(yaml.safe_dump(config))
+        # This config only: no GLASSGATE_* or OTEL_* variable of the caller's may change it.
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("GLASSGATE_", "OTEL_"))}
+        port = free_port()
+        log_path = self.workdir / f"{name}.log"
+        argv = [glassgate_executable(), "serve", "--config", str(config_path), "--port", str(port)]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.workdir, env=env,
+                start_new_session=True,
+            )  # fmt: skip
+        child = Child(name, process, log_path)
+        self.children.started.append(child)
+        url = f"http://127.0.0.1:{port}"
+        wait_for_http(child, f"{url}/readyz", timeout_s=90)
+        return Glassgate(child, url)
+
+    def stop(self, glassgate: Glassgate) -> None:
+        if glassgate.child in self.children.started:
+            self.children.started.remove(glassgate.child)
+        stop_child(glassgate.child, grace_s=30)
+
+
+@contextlib.contextmanager
+def running_stack(keep_workdir: bool = False) -> Iterator[Stack]:
+    """Everything started is stopped on the way out (a frozen PostgreSQL is thawed first)."""
+    workdir = Path(tempfile.mkdtemp(prefix="gg-faults-"))
+    children = Children()
+    postgres: Postgres | None = None
+    try:
+        progress(f"starting PostgreSQL and the mock upstream in {workdir}")
+        postgres = Postgres(workdir / "pg")
+        port = free_port()
+        argv = [sys.executable, "-m", "bench.mock_upstream", "--port", str(port), "--chunks", "5", "--delay-ms", "10"]
+        wait_for_port(children.start("mock upstream", argv, workdir / "mock.log", cwd=_REPO), port, timeout_s=15)
+        yield Stack(workdir, children, postgres, f"http://127.0.0.1:{port}")
+    finally:
+        if postgres is not None:
+            postgres.thaw()  # first: Glassgates stopping would wait on a hung database
+        children.stop_all()
+        if postgres is not None:
+            postgres.close()
+        if keep_workdir:
+            progress(f"work directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)

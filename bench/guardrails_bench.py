@@ -1,0 +1,124 @@
+"""CPU per 1.5 KB prompt spent in each guardrail detector, alone and as the default set.
+
+Budget (issue 5): the default set (pii + secrets + injection + toxicity) ≤ 0.3 ms CPU per 1.5 KB;
+pii + secrets + injection together ≤ 0.2 ms, on a clean support ticket and on one with PII.
+Times are `time.process_time` medians over many rounds, which hold up when other jobs share
+the machine; toxicity and profanity are included when they are registered.
+
+    python -m bench.guardrails_bench [--rounds N] [--calls N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+from glassgate.guardrails import base
+from glassgate.guardrails import detectors as _registers_builtins  # noqa: F401  (registers the built-ins)
+
+TEXT_CLEAN = (
+    "Subject: Dashboard export keeps timing out\n\n"
+    "Hi support team,\n\n"
+    "Since the update on Tuesday our monthly revenue dashboard no longer exports to CSV. The spinner runs "
+    "for about two minutes and then the page shows a generic error. It happens in Chrome and Firefox, on "
+    "Windows and on macOS, for every user in our workspace. Smaller reports (the weekly ones) still export "
+    "fine, so I suspect it is related to the size of the data set: the monthly report has roughly 40k rows "
+    "and 25 columns, three of which are calculated fields that join against the orders table.\n\n"
+    "What we tried so far: clearing the browser cache, removing the two filters on region and channel, "
+    "and exporting to Excel instead of CSV. None of it helped. Scheduling the export by email also fails "
+    "silently; the job shows as queued and then disappears from the list after an hour or so.\n\n"
+    "Our plan is on the business tier and we are on version 4.2 of the desktop connector, in case that "
+    "matters. We have a board meeting on the 14th and need these numbers before then, so any workaround "
+    "would be very welcome, even a manual one. Could you also tell us whether there is a row limit on "
+    "exports that we should know about, and if it can be raised for our account?\n\n"
+    "Please summarise the likely cause, list the steps we should try in order, and draft a short reply "
+    "that I can forward to our finance lead explaining the situation in plain language.\n\n"
+    "Thanks a lot for your help,\nthe analytics team\n"
+)
+TEXT_PII = (
+    "Subject: Charged twice, please refund\n\n"
+    "Hello, my name is Maria Gonzalez and I was billed twice for my subscription this month. My card is "
+    "4111 1111 1111 1111 (Visa, expires 08/27) and both charges show the same amount on my statement. "
+    "You can reach me at maria.gonzalez@example.com or on my mobile +1 (415) 555-2671; my office line is "
+    "020 7946 0958 if I am in London that week. For the tax form your colleague asked for my SSN, which "
+    "is 536-22-1234, and said a refund could also go to my German account DE89 3704 0044 0532 0130 00 if "
+    "the card refund fails. I logged in from 203.0.113.45 this morning and the invoice page still lists "
+    "both payments, with order numbers 88123 and 88124.\n\n"
+    "I contacted you on the 3rd already and got an automatic answer only. I have been a customer for six "
+    "years and this is the first time something like this happened, so I am sure it is a glitch, but I "
+    "would like it fixed before the next billing cycle. Please confirm when the second charge has been "
+    "reversed and send me an updated invoice for my records. If you need any other information from me "
+    "just ask, but please do not call before 9am as I work late shifts.\n\n"
+    "Could you summarise this request for the billing team, classify it by urgency, and draft a polite "
+    "reply that apologises, confirms the refund timeline, and asks nothing I have already provided.\n\n"
+    "Kind regards,\nMaria\n"
+)
+BUDGET_THREE_US = 200.0  # pii + secrets + injection
+BUDGET_DEFAULT_US = 300.0  # pii + secrets + injection + toxicity
+PER_KB = 1500
+
+
+def cpu_us_per_call(call: Callable[[], object], rounds: int, calls: int) -> float:
+    """Median over `rounds` of the CPU time of `calls` calls, per call, in µs."""
+    for _ in range(calls):
+        call()
+    samples = []
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(calls):
+            call()
+        samples.append((time.process_time() - started) / calls * 1e6)
+    return statistics.median(samples)
+
+
+def available() -> dict[str, base.Detector]:
+    names = ("pii", "secrets", "injection", "toxicity", "profanity")
+    return {name: base.create(name, {}) for name in names if name in base.registered()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=31)
+    parser.add_argument("--calls", type=int, default=200)
+    args = parser.parse_args()
+    detectors = available()
+    texts = {"clean": TEXT_CLEAN, "PII": TEXT_PII}
+
+    def scan_all(names: list[str], text: str) -> Callable[[], object]:
+        chosen = [detectors[name] for name in names if name in detectors]
+        return lambda: [detector.scan(text) for detector in chosen]
+
+    rows: list[tuple[str, list[float], str]] = []
+    for name in detectors:
+        rows.append((name, [_per_kb(scan_all([name], t), t, args) for t in texts.values()], ""))
+    three = ["pii", "secrets", "injection"]
+    default = [*three, "toxicity"]
+    rows.append((" + ".join(three), [_per_kb(scan_all(three, t), t, args) for t in texts.values()], "three"))
+    if "toxicity" in detectors:
+        rows.append((" + ".join(default), [_per_kb(scan_all(default, t), t, args) for t in texts.values()], "default"))
+
+    out = [
+        f"Guardrail detectors, CPU µs per {PER_KB} characters (median of {args.rounds}×{args.calls} calls); "
+        f"texts: clean {len(TEXT_CLEAN)} chars, PII {len(TEXT_PII)} chars",
+        "",
+        "| detectors | clean | PII | budget |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, (clean, pii), kind in rows:
+        budget = {"three": BUDGET_THREE_US, "default": BUDGET_DEFAULT_US}.get(kind)
+        verdict = f"≤ {budget:.0f} ({'PASS' if max(clean, pii) <= budget else 'FAIL'})" if budget else ""
+        out.append(f"| {label} | {clean:.1f} | {pii:.1f} | {verdict} |")
+    findings = {name: len(detector.scan(TEXT_PII)) for name, detector in detectors.items()}
+    out += ["", "findings in the PII text: " + ", ".join(f"{name} {count}" for name, count in findings.items())]
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def _per_kb(call: Callable[[], object], text: str, args: argparse.Namespace) -> float:
+    return cpu_us_per_call(call, args.rounds, args.calls) * PER_KB / len(text)
+
+
+if __name__ == "__main__":
+    main()

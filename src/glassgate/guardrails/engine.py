@@ -1,0 +1,208 @@
+"""Running the policies over a request: findings, and what to do about them.
+
+Two moments, by cost. Policies that can change a call (`block`, `redact`) run on the request
+path, before anything goes upstream, and only when one can apply to the upstream. Policies
+that only `flag` change nothing, so they run after the call, beside the span's capture, and
+cost the client no time at all.
+
+A matched value never leaves this module: findings carry the category, the field's JSON path
+and offsets; a blocked call's message names the policy and categories; a redacted or blocked
+body is stored with each match replaced by its placeholder (`<EMAIL_1>`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from glassgate.config import GuardrailPolicy
+from glassgate.guardrails.base import Match
+from glassgate.guardrails.policy import CompiledPolicy
+from glassgate.guardrails.text import TextField, request_texts, rewrite_strings
+
+log = logging.getLogger(__name__)
+
+Stage = Literal["inline", "flag"]
+_BEDROCK_MODEL = re.compile(r"/model/([^/]+)/")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One match of one policy, without the matched text."""
+
+    policy: str
+    phase: str
+    detector: str
+    category: str
+    score: float
+    action: str
+    field: str  # the JSON path of the scanned string, e.g. messages[1].content
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Verdict:
+    """What to do with a request: forward it as it is, forward `body`, or refuse it."""
+
+    action: Literal["forward", "redact", "block"] = "forward"
+    body: bytes = b""  # the body to forward (redact) or to store in place of the original (block)
+    findings: list[Finding] = field(default_factory=list)
+    message: str = ""  # for block: names the policies and categories, never the text
+    scanned: int = 0  # text fields scanned
+    skipped: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # detectors that raised (contained)
+
+
+def requested_model(vendor: str, path: str, body: Any) -> str | None:
+    """The model as the client asked for it: body `model`, Bedrock's model id, Azure's deployment."""
+    if isinstance(body, dict) and isinstance(body.get("model"), str):
+        return str(body["model"])
+    if vendor == "bedrock":
+        found = _BEDROCK_MODEL.search(path + "/")
+        return found.group(1) if found else None
+    if vendor == "azure" and "/deployments/" in path:
+        return path.split("/deployments/", 1)[1].split("/", 1)[0]
+    return None
+
+
+def json_path(path: Sequence[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+class GuardrailEngine:
+    """The configured policies, compiled once; `check_request` for each call."""
+
+    def __init__(self, policies: Sequence[GuardrailPolicy]) -> None:
+        compiled = [CompiledPolicy.of(policy) for policy in policies]
+        self._inline = [policy for policy in compiled if policy.action in ("block", "redact")]
+        self._flag = [policy for policy in compiled if policy.action == "flag"]
+
+    def has_inline_for(self, upstream: str) -> bool:
+        """Whether a request to `upstream` may need checking before it is forwarded (cheap)."""
+        return any(policy.may_apply_to(upstream) for policy in self._inline)
+
+    def check_request(
+        self, stage: Stage, *, vendor: str, upstream: str, project: str, path: str, raw: bytes
+    ) -> Verdict:
+        """Run the stage's policies (`inline`: block and redact; `flag`: flag) over a request body."""
+        candidates = self._inline if stage == "inline" else self._flag
+        policies = [policy for policy in candidates if policy.may_apply_to(upstream)]
+        verdict = Verdict(body=raw)
+        if not policies:
+            return verdict
+        try:
+            body = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            verdict.skipped.append("the request body is not JSON")
+            return verdict
+        model = requested_model(vendor, path, body)
+        policies = [policy for policy in policies if policy.applies_to(upstream, project, model)]
+        if not policies:
+            return verdict
+        extraction = request_texts(vendor, path, body)
+        verdict.scanned, verdict.skipped = len(extraction.fields), list(extraction.skipped)
+        matched: list[tuple[CompiledPolicy, TextField, str, Match]] = []
+        failed_closed: set[str] = set()
+        for policy in policies:
+            for detector in policy.detectors:
+                for text_field in extraction.fields:
+                    try:
+                        matches = detector.scan(text_field.text)
+                    except Exception as exc:  # a detector bug must not break the call: logged, named on the span
+                        failure = f"{policy.name}/{detector.name}: {type(exc).__name__}"
+                        if failure not in verdict.failures:
+                            verdict.failures.append(failure)
+                            log.exception("guardrail detector %s failed", detector.name)
+                        if policy.on_error == "closed":
+                            failed_closed.add(policy.name)
+                        break
+                    for match in matches:
+                        if match.score < policy.threshold:
+                            continue
+                        if policy.categories is not None and match.category not in policy.categories:
+                            continue
+                        matched.append((policy, text_field, detector.name, match))
+        if failed_closed and stage == "inline":
+            verdict.action, verdict.body = "block", _masked(raw, [(tf, m) for _, tf, _, m in matched])
+            names = ", ".join(repr(name) for name in sorted(failed_closed))
+            verdict.message = f"request blocked: guardrail policy {names} could not check it (on_error: closed)"
+            return verdict
+        if not matched:
+            return verdict
+        blocking = [item for item in matched if item[0].action == "block"]
+        action: Literal["forward", "redact", "block"] = (
+            "block" if blocking else ("redact" if stage == "inline" else "forward")
+        )
+        verdict.findings = [
+            Finding(
+                policy=policy.name,
+                phase="input",
+                detector=detector,
+                category=match.category,
+                score=round(match.score, 4),
+                action=policy.action,
+                field=json_path(text_field.path),
+                start=match.start,
+                end=match.end,
+            )
+            for policy, text_field, detector, match in matched
+        ]
+        if stage == "flag":
+            return verdict
+        verdict.action = action
+        to_mask = matched if action == "block" else [item for item in matched if item[0].action == "redact"]
+        verdict.body = _masked(raw, [(text_field, match) for _, text_field, _, match in to_mask])
+        if action == "block":
+            policy_names = sorted({policy.name for policy, *_ in blocking})
+            found = sorted({match.category for *_, match in blocking})
+            verdict.message = (
+                f"request blocked by guardrail policy {', '.join(repr(name) for name in policy_names)}: "
+                f"found {', '.join(found)}"
+            )
+        return verdict
+
+
+def _masked(raw: bytes, matches: list[tuple[TextField, Match]]) -> bytes:
+    """The body with each match replaced by a typed placeholder; the same value, the same one."""
+    by_field: dict[tuple[str | int, ...], tuple[TextField, list[Match]]] = {}
+    for text_field, match in matches:
+        by_field.setdefault(text_field.path, (text_field, []))[1].append(match)
+    numbers: dict[tuple[str, str], int] = {}  # (category, value) → N, across the whole request
+    counters: dict[str, int] = {}
+    replacements: dict[tuple[str | int, ...], str] = {}
+    for path, (text_field, found) in by_field.items():
+        text, pieces, cursor = text_field.text, [], 0
+        for match in _without_overlaps(found):
+            value = text[match.start : match.end]
+            key = (match.category, value)
+            if key not in numbers:
+                counters[match.category] = counters.get(match.category, 0) + 1
+                numbers[key] = counters[match.category]
+            pieces.append(text[cursor : match.start])
+            pieces.append(f"<{match.category}_{numbers[key]}>")
+            cursor = match.end
+        pieces.append(text[cursor:])
+        replacements[path] = "".join(pieces)
+    return rewrite_strings(raw, replacements)
+
+
+def _without_overlaps(matches: list[Match]) -> list[Match]:
+    """Earliest first; of overlapping matches the longer wins (a card inside a longer key…)."""
+    ordered = sorted(matches, key=lambda match: (match.start, -(match.end - match.start)))
+    kept: list[Match] = []
+    for match in ordered:
+        if kept and match.start < kept[-1].end:
+            if match.end > kept[-1].end:
+                kept[-1] = Match(kept[-1].category, kept[-1].start, match.end, max(kept[-1].score, match.score))
+            continue
+        kept.append(match)
+    return kept
