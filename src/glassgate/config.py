@@ -267,6 +267,8 @@ class GuardrailPolicy(_Frozen):
     categories: list[str] | None = Field(default=None, description="Only these categories (e.g. EMAIL, OPENAI_KEY).")
     patterns: list[str] | dict[str, str] | None = Field(default=None, description="For `regex`: Python regexes.")
     deny: list[str] | None = Field(default=None, description="For `regex`: phrases matched as whole words.")
+    extra_words: list[str] | None = Field(default=None, description="For `profanity`: words added to its list.")
+    allowed_words: list[str] | None = Field(default=None, description="For `profanity`: words never reported.")
     on_error: Literal["open", "closed"] = Field(
         default="open", description="A detector that fails: open forwards the call, closed blocks it."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anthropic
 import openai
 import pytest
 
@@ -36,3 +37,12 @@ def sdk_client(
 def chat_model(vendor: str) -> str:
     """The model (OpenAI) or deployment (Azure) name the tests ask for."""
     return "gpt-4o-mini" if vendor.startswith("openai") else "my-gpt4o"
+
+
+def anthropic_client(stack: Stack, monkeypatch: pytest.MonkeyPatch, upstream: str) -> anthropic.Anthropic:
+    """`Anthropic()` with no arguments, pointed at Glassgate's `upstream` by environment variables."""
+    for name in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_CUSTOM_HEADERS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"{stack.glassgate.url}/{upstream}")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", CLIENT_VENDOR_KEY)
+    return anthropic.Anthropic()

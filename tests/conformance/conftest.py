@@ -74,6 +74,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
     ca_path = workdir / "ca.pem"
     authority.cert_pem.write_to_path(str(ca_path))
     database_url = create_database(postgres_url, "conformance", template=template_database)
+    bedrock_upstream = {
+        "vendor": "bedrock",
+        "region": BEDROCK_REGION,
+        "url": bedrock_server.url,
+        "auth": {"type": "aws", "access_key_id": UPSTREAM_AWS_KEY[0], "secret_access_key": "${UPSTREAM_AWS_SECRET}"},
+    }
     config = {
         "data_dir": str(workdir / "data"),
         "database_url": database_url,
@@ -102,26 +108,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
             "openai-guarded": {"vendor": "openai", "url": vendor_server.url},
             "azure-guarded": {"vendor": "azure", "url": vendor_server.url},
             "anthropic-guarded": {"vendor": "anthropic", "url": anthropic_server.url},
-            "bedrock-guarded": {
-                "vendor": "bedrock",
-                "region": BEDROCK_REGION,
-                "url": bedrock_server.url,
-                "auth": {
-                    "type": "aws",
-                    "access_key_id": UPSTREAM_AWS_KEY[0],
-                    "secret_access_key": "${UPSTREAM_AWS_SECRET}",
-                },
-            },
-            "bedrock": {
-                "vendor": "bedrock",
-                "region": BEDROCK_REGION,
-                "url": bedrock_server.url,
-                "auth": {
-                    "type": "aws",
-                    "access_key_id": UPSTREAM_AWS_KEY[0],
-                    "secret_access_key": "${UPSTREAM_AWS_SECRET}",
-                },
-            },
+            "bedrock-guarded": bedrock_upstream,
+            "bedrock": bedrock_upstream,
             "openai-held": {
                 "vendor": "openai",
                 "url": vendor_server.url,

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from anthropic._exceptions import OverloadedError  # 0.x does not export it at the top level
 
+from tests.conformance.clients import anthropic_client
 from tests.conformance.conftest import CLIENT_VENDOR_KEY, Stack
 from tests.fakes import anthropic_fixtures as fx
 from tests.fakes.anthropic_server import SLOW_DELTAS
@@ -45,16 +46,9 @@ NORMALISED_USAGE = (fx.NORMALISED_INPUT, fx.OUTPUT, fx.CACHE_READ, fx.CACHE_WRIT
 
 @pytest.fixture
 def client(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[anthropic.Anthropic]:
-    """`Anthropic()` with no arguments, pointed at Glassgate by environment variables.
-
-    Closed after the test: a pooled keep-alive socket left for the garbage collector shows up
-    as an unraisable ResourceWarning ("unclosed socket") at interpreter exit.
-    """
-    for name in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_CUSTOM_HEADERS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"{stack.glassgate.url}/anthropic")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", CLIENT_VENDOR_KEY)
-    with anthropic.Anthropic() as sdk:
+    """Closed after the test: a pooled keep-alive socket left for the garbage collector shows up
+    as an unraisable ResourceWarning ("unclosed socket") at interpreter exit."""
+    with anthropic_client(stack, monkeypatch, "anthropic") as sdk:
         yield sdk
 
 

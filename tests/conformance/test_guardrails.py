@@ -17,8 +17,8 @@ import botocore.exceptions
 import openai
 import pytest
 
-from tests.conformance.clients import chat_model, sdk_client
-from tests.conformance.conftest import CLIENT_VENDOR_KEY, Stack
+from tests.conformance.clients import anthropic_client, chat_model, sdk_client
+from tests.conformance.conftest import Stack
 from tests.conformance.test_bedrock_sdk import aws_env
 
 SECRET = "sk-proj-" + "Q" * 20 + "T3BlbkFJ" + "z" * 20  # shaped like an OpenAI project key
@@ -134,11 +134,7 @@ def test_unguarded_upstreams_only_flag(stack: Stack, monkeypatch: pytest.MonkeyP
 
 @pytest.fixture
 def claude(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[anthropic.Anthropic]:
-    for name in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_CUSTOM_HEADERS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"{stack.glassgate.url}/anthropic-guarded")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", CLIENT_VENDOR_KEY)
-    with anthropic.Anthropic() as sdk:
+    with anthropic_client(stack, monkeypatch, "anthropic-guarded") as sdk:
         yield sdk
 
 

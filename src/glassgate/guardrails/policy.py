@@ -17,6 +17,8 @@ def _options(policy: GuardrailPolicy, detector: str) -> Mapping[str, Any]:
         return {"patterns": policy.patterns or [], "deny": policy.deny or []}
     if detector == "toxicity":
         return {"threshold": policy.threshold}
+    if detector == "profanity":
+        return {"extra_words": policy.extra_words or [], "allowed_words": policy.allowed_words or []}
     return {}
 
 
@@ -26,6 +28,8 @@ def build_detectors(policy: GuardrailPolicy) -> list[Detector]:
         raise ValueError(f"policy {policy.name!r}: the regex detector needs `patterns` or `deny`")
     if (policy.patterns or policy.deny) and "regex" not in policy.detectors:
         raise ValueError(f"policy {policy.name!r}: `patterns` and `deny` need the regex detector")
+    if (policy.extra_words or policy.allowed_words) and "profanity" not in policy.detectors:
+        raise ValueError(f"policy {policy.name!r}: `extra_words` and `allowed_words` need the profanity detector")
     built = []
     for name in policy.detectors:
         try:

@@ -140,3 +140,11 @@ def test_config_errors_name_the_policy() -> None:
     with pytest.raises(ValueError, match="output"):
         GuardrailPolicy(name="x", detectors=["test_email"], phases=["input", "output"])
     assert orjson.loads(CHAT)  # the fixture itself is valid JSON
+
+
+def test_profanity_words_come_from_the_policy() -> None:
+    policy = GuardrailPolicy(name="clean", detectors=["profanity"], extra_words=["darn"], action="block")
+    body = b'{"model": "m", "messages": [{"role": "user", "content": "well darn it"}]}'
+    assert check(GuardrailEngine([policy]), raw=body).action == "block"
+    with pytest.raises(ValueError, match="need the profanity detector"):
+        GuardrailPolicy(name="x", detectors=["pii"], extra_words=["darn"])

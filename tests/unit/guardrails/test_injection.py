@@ -14,12 +14,19 @@ def found(text: str, detector: InjectionDetector = DETECTOR) -> list[tuple[str, 
     return [(m.category, text[m.start : m.end], m.score) for m in detector.scan(text)]
 
 
-@pytest.mark.parametrize("sample", INJECTION, ids=lambda s: s.text[:40])
+# A documented miss is a strict xfail: the day the rules catch it, the test says so.
+_SAMPLES = [
+    pytest.param(sample, marks=pytest.mark.xfail(strict=True, reason="a paraphrase: phrase rules do not generalise"))
+    if sample.text in KNOWN_MISSES
+    else sample
+    for sample in INJECTION
+]
+
+
+@pytest.mark.parametrize("sample", _SAMPLES, ids=lambda s: s.text[:40] if isinstance(s, Sample) else None)
 def test_labelled_injections_are_caught(sample: Sample) -> None:
     expected = {category for category, _ in sample.expect}
     caught = {category for category, _, _ in found(sample.text)}
-    if sample.text in KNOWN_MISSES:
-        pytest.xfail("a paraphrase: phrase rules do not generalise")
     assert caught == expected
 
 

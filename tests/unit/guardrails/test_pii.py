@@ -16,10 +16,17 @@ def found(text: str, detector: PiiDetector = DETECTOR) -> list[tuple[str, str]]:
     return [(m.category, text[m.start : m.end]) for m in detector.scan(text)]
 
 
-@pytest.mark.parametrize("sample", PII, ids=lambda s: s.text[:40])
+# A documented miss is a strict xfail: the day the detector finds it, the test says so.
+_SAMPLES = [
+    pytest.param(sample, marks=pytest.mark.xfail(strict=True, reason="a documented miss"))
+    if sample.text in KNOWN_MISSES
+    else sample
+    for sample in PII
+]
+
+
+@pytest.mark.parametrize("sample", _SAMPLES, ids=lambda s: s.text[:40] if isinstance(s, Sample) else None)
 def test_every_labelled_value_is_found_at_its_exact_offsets(sample: Sample) -> None:
-    if sample.text in KNOWN_MISSES:
-        pytest.xfail("a documented miss")
     wanted = [label for label in sample.expect if label[0] in EVERYTHING.categories]
     assert sorted(found(sample.text, EVERYTHING)) == sorted(wanted)
 
