@@ -275,9 +275,9 @@ class GuardrailPolicy(_Frozen):
 
     @model_validator(mode="after")
     def _buildable(self) -> GuardrailPolicy:
-        if "output" in self.phases:
-            # Said at start rather than accepted and ignored: output scanning is not built yet.
-            raise ValueError("phase 'output' is not supported yet: guardrails scan requests (phase 'input')")
+        if "output" in self.phases and self.action != "flag":
+            # Said at start rather than accepted and ignored: answers are scanned, not yet changed.
+            raise ValueError("phase 'output' supports action 'flag' only: answers cannot be blocked or redacted yet")
         from glassgate.guardrails.policy import build_detectors  # the detectors validate their own options
 
         build_detectors(self)

@@ -23,7 +23,7 @@ import orjson
 from glassgate.config import GuardrailPolicy
 from glassgate.guardrails.base import Match
 from glassgate.guardrails.policy import CompiledPolicy
-from glassgate.guardrails.text import TextField, request_texts, rewrite_strings
+from glassgate.guardrails.text import TextField, request_texts, response_texts, rewrite_strings
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,27 @@ class GuardrailEngine:
 
     def __init__(self, policies: Sequence[GuardrailPolicy]) -> None:
         compiled = [CompiledPolicy.of(policy) for policy in policies]
-        self._inline = [policy for policy in compiled if policy.action in ("block", "redact")]
-        self._flag = [policy for policy in compiled if policy.action == "flag"]
+        requests = [policy for policy in compiled if "input" in policy.phases]
+        self._inline = [policy for policy in requests if policy.action in ("block", "redact")]
+        self._flag = [policy for policy in requests if policy.action == "flag"]
+        # Answers are only flagged (config validation refuses other actions on "output").
+        self._answers = [policy for policy in compiled if "output" in policy.phases]
+
+    def scan_response(
+        self, *, vendor: str, upstream: str, project: str, path: str, model: str | None, body: Any
+    ) -> Verdict:
+        """Flag an answer (non-streamed, or a stream assembled into that shape); changes nothing."""
+        verdict = Verdict()
+        policies = [policy for policy in self._answers if policy.applies_to(upstream, project, model)]
+        if not policies or body is None:
+            return verdict
+        extraction = response_texts(vendor, path, body)
+        verdict.scanned, verdict.skipped = len(extraction.fields), list(extraction.skipped)
+        verdict.findings = [
+            _finding(policy, "output", text_field, detector, match)
+            for policy, text_field, detector, match in _scan(policies, extraction.fields, verdict, set())
+        ]
+        return verdict
 
     def has_inline_for(self, upstream: str) -> bool:
         """Whether a request to `upstream` may need checking before it is forwarded (cheap)."""
@@ -110,27 +129,8 @@ class GuardrailEngine:
             return verdict
         extraction = request_texts(vendor, path, body)
         verdict.scanned, verdict.skipped = len(extraction.fields), list(extraction.skipped)
-        matched: list[tuple[CompiledPolicy, TextField, str, Match]] = []
         failed_closed: set[str] = set()
-        for policy in policies:
-            for detector in policy.detectors:
-                for text_field in extraction.fields:
-                    try:
-                        matches = detector.scan(text_field.text)
-                    except Exception as exc:  # a detector bug must not break the call: logged, named on the span
-                        failure = f"{policy.name}/{detector.name}: {type(exc).__name__}"
-                        if failure not in verdict.failures:
-                            verdict.failures.append(failure)
-                            log.exception("guardrail detector %s failed", detector.name)
-                        if policy.on_error == "closed":
-                            failed_closed.add(policy.name)
-                        break
-                    for match in matches:
-                        if match.score < policy.threshold:
-                            continue
-                        if policy.categories is not None and match.category not in policy.categories:
-                            continue
-                        matched.append((policy, text_field, detector.name, match))
+        matched = _scan(policies, extraction.fields, verdict, failed_closed)
         if failed_closed and stage == "inline":
             verdict.action, verdict.body = "block", _masked(raw, [(tf, m) for _, tf, _, m in matched])
             names = ", ".join(repr(name) for name in sorted(failed_closed))
@@ -143,18 +143,7 @@ class GuardrailEngine:
             "block" if blocking else ("redact" if stage == "inline" else "forward")
         )
         verdict.findings = [
-            Finding(
-                policy=policy.name,
-                phase="input",
-                detector=detector,
-                category=match.category,
-                score=round(match.score, 4),
-                action=policy.action,
-                field=json_path(text_field.path),
-                start=match.start,
-                end=match.end,
-            )
-            for policy, text_field, detector, match in matched
+            _finding(policy, "input", text_field, detector, match) for policy, text_field, detector, match in matched
         ]
         if stage == "flag":
             return verdict
@@ -169,6 +158,51 @@ class GuardrailEngine:
                 f"found {', '.join(found)}"
             )
         return verdict
+
+
+Matched = tuple[CompiledPolicy, TextField, str, Match]
+
+
+def _scan(
+    policies: Sequence[CompiledPolicy], fields: Sequence[TextField], verdict: Verdict, failed_closed: set[str]
+) -> list[Matched]:
+    """Every policy's detectors over every field; matches under the threshold or outside the
+    policy's categories dropped. A detector that raises is recorded and skipped."""
+    matched: list[Matched] = []
+    for policy in policies:
+        for detector in policy.detectors:
+            for text_field in fields:
+                try:
+                    matches = detector.scan(text_field.text)
+                except Exception as exc:  # a detector bug must not break the call: logged, named on the span
+                    failure = f"{policy.name}/{detector.name}: {type(exc).__name__}"
+                    if failure not in verdict.failures:
+                        verdict.failures.append(failure)
+                        log.exception("guardrail detector %s failed", detector.name)
+                    if policy.on_error == "closed":
+                        failed_closed.add(policy.name)
+                    break
+                for match in matches:
+                    if match.score < policy.threshold:
+                        continue
+                    if policy.categories is not None and match.category not in policy.categories:
+                        continue
+                    matched.append((policy, text_field, detector.name, match))
+    return matched
+
+
+def _finding(policy: CompiledPolicy, phase: str, text_field: TextField, detector: str, match: Match) -> Finding:
+    return Finding(
+        policy=policy.name,
+        phase=phase,
+        detector=detector,
+        category=match.category,
+        score=round(match.score, 4),
+        action=policy.action,
+        field=json_path(text_field.path),
+        start=match.start,
+        end=match.end,
+    )
 
 
 def _masked(raw: bytes, matches: list[tuple[TextField, Match]]) -> bytes:

@@ -44,6 +44,7 @@ def build_detectors(policy: GuardrailPolicy) -> list[Detector]:
 class CompiledPolicy:
     name: str
     action: str
+    phases: frozenset[str]
     on_error: str
     detectors: tuple[Detector, ...]
     threshold: float
@@ -60,6 +61,7 @@ class CompiledPolicy:
         return cls(
             name=policy.name,
             action=policy.action,
+            phases=frozenset(policy.phases),
             on_error=policy.on_error,
             detectors=tuple(build_detectors(policy)),
             threshold=policy.threshold,

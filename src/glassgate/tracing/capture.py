@@ -184,7 +184,8 @@ def build_span(exchange: Exchange, *, estimate_tokens: bool = True, guardrails: 
         cache_read_tokens=usage.cached_tokens,
         cache_write_tokens=usage.cache_write_tokens,
     )
-    findings = _guard(exchange, guardrails, attributes)
+    answer = summary.response_json if 200 <= exchange.status < 300 else None
+    findings = _guard(exchange, guardrails, attributes, answer, summary.model)
     request_body = _body_value(exchange.request_body, summary.request_json, False)
     response_body = _body_value(response_raw, summary.response_json, exchange.truncated)
     return Span(
@@ -227,8 +228,11 @@ def build_span(exchange: Exchange, *, estimate_tokens: bool = True, guardrails: 
     )
 
 
-def _guard(exchange: Exchange, guardrails: GuardrailEngine | None, attributes: dict[str, Any]) -> tuple[Finding, ...]:
-    """The request-path findings plus the flag policies' own; what was scanned goes on the span."""
+def _guard(
+    exchange: Exchange, guardrails: GuardrailEngine | None, attributes: dict[str, Any], answer: Any, model: str | None
+) -> tuple[Finding, ...]:
+    """The request-path findings plus the flag policies' own (request and answer); what was
+    scanned goes on the span."""
     findings, notes = list(exchange.findings), list(exchange.guardrail_notes)
     if guardrails is not None and exchange.outcome is not Outcome.BLOCKED:
         verdict = guardrails.check_request(
@@ -243,6 +247,19 @@ def _guard(exchange: Exchange, guardrails: GuardrailEngine | None, attributes: d
         notes += [*verdict.skipped, *verdict.failures]
         if verdict.scanned:
             attributes["guardrails.scanned_fields"] = verdict.scanned
+    if guardrails is not None and answer is not None:
+        scanned = guardrails.scan_response(
+            vendor=exchange.vendor,
+            upstream=exchange.upstream,
+            project=exchange.project,
+            path=exchange.path,
+            model=model,
+            body=answer,
+        )
+        findings += scanned.findings
+        notes += [f"answer: {note}" for note in (*scanned.skipped, *scanned.failures)]
+        if scanned.scanned:
+            attributes["guardrails.scanned_answer_fields"] = scanned.scanned
     if notes:
         attributes["guardrails.notes"] = sorted(set(notes))
     return tuple(findings)

@@ -138,7 +138,7 @@ def test_config_errors_name_the_policy() -> None:
     with pytest.raises(ValueError, match="needs `patterns` or `deny`"):
         GuardrailPolicy(name="x", detectors=["regex"])
     with pytest.raises(ValueError, match="output"):
-        GuardrailPolicy(name="x", detectors=["test_email"], phases=["input", "output"])
+        GuardrailPolicy(name="x", detectors=["test_email"], phases=["input", "output"], action="block")
     assert orjson.loads(CHAT)  # the fixture itself is valid JSON
 
 
@@ -148,3 +148,25 @@ def test_profanity_words_come_from_the_policy() -> None:
     assert check(GuardrailEngine([policy]), raw=body).action == "block"
     with pytest.raises(ValueError, match="need the profanity detector"):
         GuardrailPolicy(name="x", detectors=["pii"], extra_words=["darn"])
+
+
+def test_answers_are_flagged_by_output_policies_only() -> None:
+    guard = GuardrailEngine(
+        [
+            GuardrailPolicy(name="answers", detectors=["test_email"], phases=["output"]),
+            GuardrailPolicy(name="requests", detectors=["test_email"], phases=["input"]),
+        ]
+    )
+    answer = {"choices": [{"message": {"role": "assistant", "content": "Write to help@example.com"}}]}
+    where = {"vendor": "openai", "upstream": "openai", "project": "default", "path": "/v1/chat/completions"}
+    verdict = guard.scan_response(**where, model="gpt-4o", body=answer)
+    assert [(f.policy, f.phase, f.field, f.start, f.end) for f in verdict.findings] == [
+        ("answers", "output", "choices[0].message.content", 9, 25)
+    ]
+    assert guard.scan_response(**where, model="gpt-4o", body=None).findings == []
+    assert check(guard, stage="flag").findings[0].policy == "requests"
+
+
+def test_answers_cannot_be_blocked_or_redacted_yet() -> None:
+    with pytest.raises(ValueError, match="supports action 'flag' only"):
+        GuardrailPolicy(name="x", detectors=["test_email"], phases=["output"], action="redact")

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from glassgate.config import GuardrailPolicy
+from glassgate.guardrails.engine import GuardrailEngine
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.vendors import CallSummary
 from glassgate.tracing.capture import build_span, decode_body, fallback_span, status_of, trace_ids
@@ -541,3 +543,20 @@ def test_estimates_can_be_turned_off() -> None:
     assert build_span(unreported).usage_estimated is True
     off = build_span(unreported, estimate_tokens=False)
     assert (off.usage_estimated, off.input_tokens, off.output_tokens) == (False, None, None)
+
+
+def test_flag_policies_scan_the_request_and_the_streamed_answer_assembled() -> None:
+    guard = GuardrailEngine([GuardrailPolicy(name="watch", detectors=["pii"], phases=["input", "output"])])
+    answer = [STREAM[0], delta("Mail billing@example.com for a refund."), STREAM[-1]]
+    request = (
+        b'{"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "I am jo@example.org"}]}'
+    )
+    span = build_span(streamed(request_body=request, chunks=answer, chunk_times=[0.1, 0.2, 0.3]), guardrails=guard)
+    assert {(f.phase, f.category, f.field) for f in span.findings} == {
+        ("input", "EMAIL", "messages[0].content"),
+        ("output", "EMAIL", "choices[0].message.content"),
+    }
+    assert (
+        span.attributes["guardrails.scanned_fields"] == 1 and span.attributes["guardrails.scanned_answer_fields"] == 1
+    )
+    assert build_span(exchange(status=500, chunks=[b"oops"]), guardrails=guard).findings == ()
