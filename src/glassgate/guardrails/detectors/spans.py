@@ -27,6 +27,8 @@ def ascii_lower(text: str) -> str:
 def keep_best(candidates: Iterable[Match], priority: Sequence[str]) -> list[Match]:
     """Non-overlapping matches in order of `start`, preferring earlier categories in `priority`."""
     by_start = sorted(candidates, key=lambda m: (m.start, m.end))
+    if len(by_start) < 2:
+        return by_start  # most texts: nothing found, nothing to order
     if all(a.end <= b.start for a, b in itertools.pairwise(by_start)):
         return by_start  # the usual case: nothing overlaps
     rank = {category: index for index, category in enumerate(priority)}
