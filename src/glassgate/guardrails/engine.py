@@ -13,7 +13,6 @@ body is stored with each match replaced by its placeholder (`<EMAIL_1>`).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,11 +23,13 @@ from glassgate.config import GuardrailPolicy
 from glassgate.guardrails.base import Match
 from glassgate.guardrails.policy import CompiledPolicy
 from glassgate.guardrails.text import TextField, request_texts, response_texts, rewrite_strings
+from glassgate.proxy.exchange import Exchange
+from glassgate.proxy.vendors.azure import deployment_of
+from glassgate.proxy.vendors.bedrock import route_of as bedrock_route_of
 
 log = logging.getLogger(__name__)
 
 Stage = Literal["inline", "flag"]
-_BEDROCK_MODEL = re.compile(r"/model/([^/]+)/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +61,14 @@ class Verdict:
 
 
 def requested_model(vendor: str, path: str, body: Any) -> str | None:
-    """The model as the client asked for it: body `model`, Bedrock's model id, Azure's deployment."""
+    """The model as the client asked for it, as the span records it: body `model`, else the
+    Bedrock model id or the Azure deployment in the path (percent-decoded by their adapters)."""
     if isinstance(body, dict) and isinstance(body.get("model"), str):
         return str(body["model"])
     if vendor == "bedrock":
-        found = _BEDROCK_MODEL.search(path + "/")
-        return found.group(1) if found else None
-    if vendor == "azure" and "/deployments/" in path:
-        return path.split("/deployments/", 1)[1].split("/", 1)[0]
+        return bedrock_route_of(path).model
+    if vendor == "azure":
+        return deployment_of(path)
     return None
 
 
@@ -109,20 +110,44 @@ class GuardrailEngine:
         """Whether a request to `upstream` may need checking before it is forwarded (cheap)."""
         return any(policy.may_apply_to(upstream) for policy in self._inline)
 
+    def check_exchange(self, stage: Stage, exchange: Exchange, parsed: Any = None) -> Verdict:
+        """`check_request` for one proxied call (`parsed`: its body as JSON, if already parsed)."""
+        return self.check_request(
+            stage,
+            vendor=exchange.vendor,
+            upstream=exchange.upstream,
+            project=exchange.project,
+            path=exchange.path,
+            raw=exchange.request_body,
+            parsed=parsed,
+        )
+
     def check_request(
-        self, stage: Stage, *, vendor: str, upstream: str, project: str, path: str, raw: bytes
+        self,
+        stage: Stage,
+        *,
+        vendor: str,
+        upstream: str,
+        project: str,
+        path: str,
+        raw: bytes,
+        parsed: Any = None,
     ) -> Verdict:
-        """Run the stage's policies (`inline`: block and redact; `flag`: flag) over a request body."""
+        """Run the stage's policies (`inline`: block and redact; `flag`: flag) over a request body.
+
+        `parsed` (not None) saves parsing `raw` again when the caller already has it as JSON."""
         candidates = self._inline if stage == "inline" else self._flag
         policies = [policy for policy in candidates if policy.may_apply_to(upstream)]
         verdict = Verdict(body=raw)
         if not policies:
             return verdict
-        try:
-            body = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            verdict.skipped.append("the request body is not JSON")
-            return verdict
+        body = parsed
+        if body is None:
+            try:
+                body = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                verdict.skipped.append("the request body is not JSON")
+                return verdict
         model = requested_model(vendor, path, body)
         policies = [policy for policy in policies if policy.applies_to(upstream, project, model)]
         if not policies:

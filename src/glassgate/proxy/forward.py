@@ -235,14 +235,7 @@ class Forwarder:
     ) -> list[tuple[str, str]] | None:
         """Block or redact per the policies; the headers to forward with, or None when refused."""
         assert self._guardrails is not None
-        verdict = self._guardrails.check_request(
-            "inline",
-            vendor=upstream.vendor,
-            upstream=upstream.name,
-            project=exchange.project,
-            path=exchange.path,
-            raw=exchange.request_body,
-        )
+        verdict = self._guardrails.check_exchange("inline", exchange)
         exchange.findings, exchange.guardrail_notes = verdict.findings, [*verdict.skipped, *verdict.failures]
         if verdict.action == "forward":
             return admitted

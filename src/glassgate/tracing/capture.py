@@ -185,7 +185,7 @@ def build_span(exchange: Exchange, *, estimate_tokens: bool = True, guardrails: 
         cache_write_tokens=usage.cache_write_tokens,
     )
     answer = summary.response_json if 200 <= exchange.status < 300 else None
-    findings = _guard(exchange, guardrails, attributes, answer, summary.model)
+    findings = _guard(exchange, guardrails, attributes, summary.request_json, answer, summary.model)
     request_body = _body_value(exchange.request_body, summary.request_json, False)
     response_body = _body_value(response_raw, summary.response_json, exchange.truncated)
     return Span(
@@ -229,20 +229,18 @@ def build_span(exchange: Exchange, *, estimate_tokens: bool = True, guardrails: 
 
 
 def _guard(
-    exchange: Exchange, guardrails: GuardrailEngine | None, attributes: dict[str, Any], answer: Any, model: str | None
+    exchange: Exchange,
+    guardrails: GuardrailEngine | None,
+    attributes: dict[str, Any],
+    request: Any,
+    answer: Any,
+    model: str | None,
 ) -> tuple[Finding, ...]:
     """The request-path findings plus the flag policies' own (request and answer); what was
     scanned goes on the span."""
     findings, notes = list(exchange.findings), list(exchange.guardrail_notes)
     if guardrails is not None and exchange.outcome is not Outcome.BLOCKED:
-        verdict = guardrails.check_request(
-            "flag",
-            vendor=exchange.vendor,
-            upstream=exchange.upstream,
-            project=exchange.project,
-            path=exchange.path,
-            raw=exchange.request_body,
-        )
+        verdict = guardrails.check_exchange("flag", exchange, request)  # the adapter parsed it already
         findings += verdict.findings
         notes += [*verdict.skipped, *verdict.failures]
         if verdict.scanned:

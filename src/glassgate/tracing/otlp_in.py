@@ -19,6 +19,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
+from glassgate.proxy.vendors.base import loads_or_none
 from glassgate.tracing.preview import input_preview, output_preview
 from glassgate.tracing.span import Span
 
@@ -134,8 +135,6 @@ def _to_span(otlp: OtlpSpan, resource: dict[str, Any], project: str) -> Span:
 def _maybe_json(value: Any) -> Any:
     """OpenInference's input.value / output.value are often JSON documents sent as strings."""
     if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
+        parsed = loads_or_none(value)
+        return value if parsed is None else parsed
     return value

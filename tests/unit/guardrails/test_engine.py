@@ -129,6 +129,9 @@ def test_non_json_bodies_are_forwarded_and_said_so() -> None:
 def test_requested_model_per_vendor() -> None:
     assert requested_model("openai", "/v1/chat/completions", {"model": "gpt-4o"}) == "gpt-4o"
     assert requested_model("bedrock", "/model/anthropic.claude-3-haiku/converse", {}) == "anthropic.claude-3-haiku"
+    assert requested_model("bedrock", "/model/anthropic.claude-3-5-sonnet-v2%3A0/converse-stream", {}) == (
+        "anthropic.claude-3-5-sonnet-v2:0"
+    ), "decoded, as the span's model is, so a `models` scope names it once"
     assert requested_model("azure", "/openai/deployments/prod-4o/chat/completions", {}) == "prod-4o"
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from glassgate.guardrails.detectors.injection import CATEGORIES, InjectionDetector
-from tests.unit.guardrails.corpus import HARD_NEGATIVES, INJECTION, KNOWN_FALSE_POSITIVES, KNOWN_MISSES, Sample, tags
+from tests.unit.guardrails.corpus import (
+    HARD_NEGATIVES,
+    INJECTION,
+    KNOWN_FALSE_POSITIVES,
+    Sample,
+    params,
+    tags,
+)
 
 DETECTOR = InjectionDetector()
 
@@ -14,16 +21,7 @@ def found(text: str, detector: InjectionDetector = DETECTOR) -> list[tuple[str, 
     return [(m.category, text[m.start : m.end], m.score) for m in detector.scan(text)]
 
 
-# A documented miss is a strict xfail: the day the rules catch it, the test says so.
-_SAMPLES = [
-    pytest.param(sample, marks=pytest.mark.xfail(strict=True, reason="a paraphrase: phrase rules do not generalise"))
-    if sample.text in KNOWN_MISSES
-    else sample
-    for sample in INJECTION
-]
-
-
-@pytest.mark.parametrize("sample", _SAMPLES, ids=lambda s: s.text[:40] if isinstance(s, Sample) else None)
+@pytest.mark.parametrize("sample", params(INJECTION, "a paraphrase: phrase rules do not generalise"))
 def test_labelled_injections_are_caught(sample: Sample) -> None:
     expected = {category for category, _ in sample.expect}
     caught = {category for category, _, _ in found(sample.text)}

@@ -6,7 +6,7 @@ import pytest
 
 from glassgate.guardrails.detectors.checksums import card_number_ok, iban_ok, luhn_ok
 from glassgate.guardrails.detectors.pii import CATEGORIES, DEFAULT_CATEGORIES, PiiDetector
-from tests.unit.guardrails.corpus import HARD_NEGATIVES, KNOWN_MISSES, PII, Sample
+from tests.unit.guardrails.corpus import HARD_NEGATIVES, PII, Sample, params
 
 DETECTOR = PiiDetector()
 EVERYTHING = PiiDetector({"categories": list(CATEGORIES)})
@@ -16,16 +16,7 @@ def found(text: str, detector: PiiDetector = DETECTOR) -> list[tuple[str, str]]:
     return [(m.category, text[m.start : m.end]) for m in detector.scan(text)]
 
 
-# A documented miss is a strict xfail: the day the detector finds it, the test says so.
-_SAMPLES = [
-    pytest.param(sample, marks=pytest.mark.xfail(strict=True, reason="a documented miss"))
-    if sample.text in KNOWN_MISSES
-    else sample
-    for sample in PII
-]
-
-
-@pytest.mark.parametrize("sample", _SAMPLES, ids=lambda s: s.text[:40] if isinstance(s, Sample) else None)
+@pytest.mark.parametrize("sample", params(PII, "a documented miss"))
 def test_every_labelled_value_is_found_at_its_exact_offsets(sample: Sample) -> None:
     wanted = [label for label in sample.expect if label[0] in EVERYTHING.categories]
     assert sorted(found(sample.text, EVERYTHING)) == sorted(wanted)
