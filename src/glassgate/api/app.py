@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import hmac
-
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI
 
 from glassgate.api import spans, stats, traces
-from glassgate.api.problems import Problem, install_problem_handlers
+from glassgate.api.auth import current_principal
+from glassgate.api.problems import install_problem_handlers
+
+# Every router here requires a caller (admin token or signed-in user).
+AUTHENTICATED_ROUTERS: list[APIRouter] = [
+    spans.router,
+    traces.router,
+    stats.router,
+]
 
 
 def create_api(admin_token: str) -> FastAPI:
-    expected = admin_token.encode()
-
-    async def require_admin(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Problem(
-                401, "Unauthorized", "send Authorization: Bearer <admin token>", {"www-authenticate": "Bearer"}
-            )
-        if not hmac.compare_digest(token.strip().encode(), expected):
-            raise Problem(401, "Unauthorized", "the admin token is not valid", {"www-authenticate": "Bearer"})
-
     api = FastAPI(
         title="Glassgate API",
         version="1",
@@ -30,8 +24,8 @@ def create_api(admin_token: str) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
     )
+    api.state.admin_token = admin_token.encode()
     install_problem_handlers(api)
-    api.include_router(spans.router, dependencies=[Depends(require_admin)])
-    api.include_router(traces.router, dependencies=[Depends(require_admin)])
-    api.include_router(stats.router, dependencies=[Depends(require_admin)])
+    for router in AUTHENTICATED_ROUTERS:
+        api.include_router(router, dependencies=[Depends(current_principal)])
     return api
