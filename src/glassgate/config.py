@@ -275,9 +275,6 @@ class GuardrailPolicy(_Frozen):
 
     @model_validator(mode="after")
     def _buildable(self) -> GuardrailPolicy:
-        if "output" in self.phases and self.action != "flag":
-            # Said at start rather than accepted and ignored: answers are scanned, not yet changed.
-            raise ValueError("phase 'output' supports action 'flag' only: answers cannot be blocked or redacted yet")
         from glassgate.guardrails.policy import build_detectors  # the detectors validate their own options
 
         build_detectors(self)
@@ -306,6 +303,14 @@ class Settings(BaseSettings):
     otlp: OtlpSettings = Field(default_factory=OtlpSettings, description="Set from the OTEL_* variables.")
     guardrails: list[GuardrailPolicy] | None = Field(
         default=None, description="Absent: the default policy (flag PII, secrets and prompt injection in requests)."
+    )
+    first_user_setup: bool | None = Field(
+        default=None,
+        description=(
+            "Let the first visitor of the web app create the admin account while no user exists. "
+            "Absent: on with the embedded database (a local install), off with database_url "
+            "(create users with `glassgate users create`)."
+        ),
     )
 
     @field_validator("guardrails")

@@ -12,6 +12,8 @@ Upstreams:
                  Glassgate's own AWS keys (the fake Bedrock checks that signature)
     *-guarded    the same four vendors behind guardrails that block secrets and a house
                  rule and redact PII (every upstream flags PII, secrets and injection)
+    *-answers    the same four vendors with guardrails on the answers: PII redacted,
+                 secrets block (the fakes' `echo*` models answer with the user's text)
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ BEDROCK_REGION = "us-east-1"
 UPSTREAM_AWS_KEY = ("AKIAUPSTREAMFAKE0001", "upstream-secret-held-by-glassgate")
 # Upstreams whose calls guardrails block (secrets, "project falcon") and redact (PII) in the suite.
 GUARDED = ["openai-guarded", "azure-guarded", "anthropic-guarded", "bedrock-guarded"]
+# Upstreams whose answers guardrails redact (PII) and block (secrets).
+ANSWERS = ["openai-answers", "azure-answers", "anthropic-answers", "bedrock-answers"]
 
 
 @dataclass
@@ -97,6 +101,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
                 "action": "block",
                 "upstreams": GUARDED,
             },
+            {
+                "name": "answers-pii",
+                "detectors": ["pii"],
+                "phases": ["output"],
+                "action": "redact",
+                "upstreams": ANSWERS,
+            },
+            {
+                "name": "answers-secrets",
+                "detectors": ["secrets"],
+                "phases": ["output"],
+                "action": "block",
+                "upstreams": ANSWERS,
+            },
         ],
         "upstreams": {
             "openai": {"vendor": "openai", "url": vendor_server.url},
@@ -109,6 +127,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
             "azure-guarded": {"vendor": "azure", "url": vendor_server.url},
             "anthropic-guarded": {"vendor": "anthropic", "url": anthropic_server.url},
             "bedrock-guarded": bedrock_upstream,
+            "openai-answers": {"vendor": "openai", "url": vendor_server.url},
+            "azure-answers": {"vendor": "azure", "url": vendor_server.url},
+            "anthropic-answers": {"vendor": "anthropic", "url": anthropic_server.url},
+            "bedrock-answers": bedrock_upstream,
             "bedrock": bedrock_upstream,
             "openai-held": {
                 "vendor": "openai",

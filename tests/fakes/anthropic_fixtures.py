@@ -51,13 +51,24 @@ def usage(*, thinking: bool = False) -> dict[str, Any]:
     return value
 
 
+def answer_pieces(request: dict[str, Any]) -> list[str]:
+    """A fixed answer, or for `echo*` models the last user text in 5-character pieces."""
+    if not str(request.get("model") or "").startswith("echo"):
+        return TEXT_PIECES
+    said = TEXT
+    for message in request.get("messages") or []:
+        if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
+            said = message["content"]
+    return [said[start : start + 5] for start in range(0, len(said), 5)]
+
+
 def content_blocks(request: dict[str, Any]) -> list[dict[str, Any]]:
     """The answer's blocks: thinking (when asked for), text, and a tool call (when tools are offered)."""
     blocks: list[dict[str, Any]] = []
     if request.get("thinking"):
         blocks.append({"type": "thinking", "thinking": THINKING, "signature": SIGNATURE})
         blocks.append({"type": "redacted_thinking", "data": REDACTED})
-    blocks.append({"type": "text", "text": TEXT})
+    blocks.append({"type": "text", "text": "".join(answer_pieces(request))})
     if request.get("tools"):
         blocks.append({"type": "tool_use", "id": TOOL_ID, "name": "get_weather", "input": TOOL_INPUT})
     return blocks
@@ -115,7 +126,7 @@ def message_stream(request: dict[str, Any], *, text_pieces: list[str] | None = N
     head = {**message(request), "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}
     events = [sse("message_start", {"message": head})]
     for index, block in enumerate(content_blocks(request)):
-        events += _block_events(index, block, text_pieces if text_pieces is not None else TEXT_PIECES)
+        events += _block_events(index, block, text_pieces if text_pieces is not None else answer_pieces(request))
     delta_usage = {key: value for key, value in final_usage.items() if key not in ("cache_creation", "service_tier")}
     events.append(
         sse(

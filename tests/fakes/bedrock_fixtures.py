@@ -31,8 +31,19 @@ def family(model_id: str) -> str:
     return bare.split(".", 1)[0] if "." in bare else "anthropic"  # ARNs in the tests hide an Anthropic model
 
 
+def _echoed(request: dict[str, Any]) -> str:
+    """The answer text: fixed, or what a user block after "echo:" says (the model id is in the
+    path, which the fixtures do not see, so the tests choose the answer in the message)."""
+    for message in request.get("messages") or []:
+        for block in message.get("content") or [] if isinstance(message, dict) else []:
+            text = block.get("text") if isinstance(block, dict) else None
+            if isinstance(text, str) and text.startswith("echo:"):
+                return text[len("echo:") :]
+    return TEXT
+
+
 def converse(request: dict[str, Any]) -> dict[str, Any]:
-    content: list[dict[str, Any]] = [{"text": TEXT}]
+    content: list[dict[str, Any]] = [{"text": _echoed(request)}]
     stop = "end_turn"
     if request.get("toolConfig"):
         content = [{"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Paris"}}}]

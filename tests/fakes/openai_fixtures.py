@@ -42,6 +42,19 @@ PROMPT_FILTER = [
 ]
 
 
+def answer_pieces(request: dict[str, Any]) -> list[str]:
+    """The answer in stream pieces: a fixed text, or for `echo*` models the last user text
+    repeated back in 5-character pieces (so tests choose what the model "writes")."""
+    if not str(request.get("model") or "").startswith("echo"):
+        return TEXT_PIECES
+    said = request.get("input")
+    for message in request.get("messages") or []:
+        if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
+            said = message["content"]
+    text = said if isinstance(said, str) else TEXT
+    return [text[start : start + 5] for start in range(0, len(text), 5)]
+
+
 def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
@@ -55,7 +68,8 @@ def sse(payload: Any, event: str | None = None) -> bytes:
 def chat_completion(request: dict[str, Any], *, azure: bool) -> dict[str, Any]:
     choices = []
     for index in range(int(request.get("n") or 1)):
-        message: dict[str, Any] = {"role": "assistant", "content": TEXT, "refusal": None, "annotations": []}
+        text = "".join(answer_pieces(request))
+        message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None, "annotations": []}
         finish = "stop"
         if request.get("tools"):
             message["content"] = None
@@ -141,7 +155,7 @@ def chat_stream(request: dict[str, Any], *, azure: bool) -> list[bytes]:
                 )
         finish = "tool_calls"
     else:
-        for piece in TEXT_PIECES:
+        for piece in answer_pieces(request):
             for index in range(n):
                 filters = {"content_filter_results": FILTER_OK} if azure else {}
                 events.append(
@@ -180,7 +194,7 @@ def responses_object(request: dict[str, Any], status: str = "completed") -> dict
                 "type": "message",
                 "status": "completed",
                 "role": "assistant",
-                "content": [{"type": "output_text", "text": TEXT, "annotations": []}],
+                "content": [{"type": "output_text", "text": "".join(answer_pieces(request)), "annotations": []}],
             }
         ],
         "parallel_tool_calls": True,
@@ -201,7 +215,9 @@ def responses_stream(request: dict[str, Any]) -> list[bytes]:
         ("response.output_item.added", {"output_index": 0, "item": item}),
         ("response.content_part.added", {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "part": part}),
     ]
-    for piece in TEXT_PIECES:
+    pieces = answer_pieces(request)
+    text = "".join(pieces)
+    for piece in pieces:
         steps.append(
             (
                 "response.output_text.delta",
@@ -209,10 +225,10 @@ def responses_stream(request: dict[str, Any]) -> list[bytes]:
             )
         )
     steps += [
-        ("response.output_text.done", {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "text": TEXT}),
+        ("response.output_text.done", {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "text": text}),
         (
             "response.content_part.done",
-            {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "part": {**part, "text": TEXT}},
+            {"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "part": {**part, "text": text}},
         ),
         ("response.output_item.done", {"output_index": 0, "item": final["output"][0]}),
         ("response.completed", {"response": final}),

@@ -21,6 +21,7 @@ import orjson
 
 from glassgate.config import GuardrailPolicy
 from glassgate.guardrails.base import Match
+from glassgate.guardrails.placeholders import Placeholders
 from glassgate.guardrails.policy import CompiledPolicy
 from glassgate.guardrails.text import TextField, request_texts, response_texts, rewrite_strings
 from glassgate.proxy.exchange import Exchange
@@ -87,8 +88,10 @@ class GuardrailEngine:
         requests = [policy for policy in compiled if "input" in policy.phases]
         self._inline = [policy for policy in requests if policy.action in ("block", "redact")]
         self._flag = [policy for policy in requests if policy.action == "flag"]
-        # Answers are only flagged (config validation refuses other actions on "output").
-        self._answers = [policy for policy in compiled if "output" in policy.phases]
+        answers = [policy for policy in compiled if "output" in policy.phases]
+        self._answers = [policy for policy in answers if policy.action == "flag"]
+        # Block and redact on answers run on the relay itself (guardrails.answers).
+        self._answers_inline = [policy for policy in answers if policy.action in ("block", "redact")]
 
     def scan_response(
         self, *, vendor: str, upstream: str, project: str, path: str, model: str | None, body: Any
@@ -101,10 +104,18 @@ class GuardrailEngine:
         extraction = response_texts(vendor, path, body)
         verdict.scanned, verdict.skipped = len(extraction.fields), list(extraction.skipped)
         verdict.findings = [
-            _finding(policy, "output", text_field, detector, match)
-            for policy, text_field, detector, match in _scan(policies, extraction.fields, verdict, set())
+            finding_of(policy, "output", text_field, detector, match)
+            for policy, text_field, detector, match in scan_policies(policies, extraction.fields, verdict, set())
         ]
         return verdict
+
+    def has_answer_inline_for(self, upstream: str) -> bool:
+        """Whether an answer from `upstream` may have to be blocked or redacted (cheap)."""
+        return any(policy.may_apply_to(upstream) for policy in self._answers_inline)
+
+    def answer_policies(self, upstream: str, project: str, model: str | None) -> list[CompiledPolicy]:
+        """The output policies that block or redact this call's answer."""
+        return [policy for policy in self._answers_inline if policy.applies_to(upstream, project, model)]
 
     def has_inline_for(self, upstream: str) -> bool:
         """Whether a request to `upstream` may need checking before it is forwarded (cheap)."""
@@ -155,9 +166,9 @@ class GuardrailEngine:
         extraction = request_texts(vendor, path, body)
         verdict.scanned, verdict.skipped = len(extraction.fields), list(extraction.skipped)
         failed_closed: set[str] = set()
-        matched = _scan(policies, extraction.fields, verdict, failed_closed)
+        matched = scan_policies(policies, extraction.fields, verdict, failed_closed)
         if failed_closed and stage == "inline":
-            verdict.action, verdict.body = "block", _masked(raw, [(tf, m) for _, tf, _, m in matched])
+            verdict.action, verdict.body = "block", masked_body(raw, [(tf, m) for _, tf, _, m in matched])
             names = ", ".join(repr(name) for name in sorted(failed_closed))
             verdict.message = f"request blocked: guardrail policy {names} could not check it (on_error: closed)"
             return verdict
@@ -168,13 +179,13 @@ class GuardrailEngine:
             "block" if blocking else ("redact" if stage == "inline" else "forward")
         )
         verdict.findings = [
-            _finding(policy, "input", text_field, detector, match) for policy, text_field, detector, match in matched
+            finding_of(policy, "input", text_field, detector, match) for policy, text_field, detector, match in matched
         ]
         if stage == "flag":
             return verdict
         verdict.action = action
         to_mask = matched if action == "block" else [item for item in matched if item[0].action == "redact"]
-        verdict.body = _masked(raw, [(text_field, match) for _, text_field, _, match in to_mask])
+        verdict.body = masked_body(raw, [(text_field, match) for _, text_field, _, match in to_mask])
         if action == "block":
             policy_names = sorted({policy.name for policy, *_ in blocking})
             found = sorted({match.category for *_, match in blocking})
@@ -188,7 +199,7 @@ class GuardrailEngine:
 Matched = tuple[CompiledPolicy, TextField, str, Match]
 
 
-def _scan(
+def scan_policies(
     policies: Sequence[CompiledPolicy], fields: Sequence[TextField], verdict: Verdict, failed_closed: set[str]
 ) -> list[Matched]:
     """Every policy's detectors over every field; matches under the threshold or outside the
@@ -216,7 +227,7 @@ def _scan(
     return matched
 
 
-def _finding(policy: CompiledPolicy, phase: str, text_field: TextField, detector: str, match: Match) -> Finding:
+def finding_of(policy: CompiledPolicy, phase: str, text_field: TextField, detector: str, match: Match) -> Finding:
     return Finding(
         policy=policy.name,
         phase=phase,
@@ -230,31 +241,29 @@ def _finding(policy: CompiledPolicy, phase: str, text_field: TextField, detector
     )
 
 
-def _masked(raw: bytes, matches: list[tuple[TextField, Match]]) -> bytes:
+def masked_body(raw: bytes, matches: list[tuple[TextField, Match]], placeholders: Placeholders | None = None) -> bytes:
     """The body with each match replaced by a typed placeholder; the same value, the same one."""
     by_field: dict[tuple[str | int, ...], tuple[TextField, list[Match]]] = {}
     for text_field, match in matches:
         by_field.setdefault(text_field.path, (text_field, []))[1].append(match)
-    numbers: dict[tuple[str, str], int] = {}  # (category, value) → N, across the whole request
-    counters: dict[str, int] = {}
+    numbering = placeholders if placeholders is not None else Placeholders()  # across the whole body
     replacements: dict[tuple[str | int, ...], str] = {}
     for path, (text_field, found) in by_field.items():
-        text, pieces, cursor = text_field.text, [], 0
-        for match in _without_overlaps(found):
-            value = text[match.start : match.end]
-            key = (match.category, value)
-            if key not in numbers:
-                counters[match.category] = counters.get(match.category, 0) + 1
-                numbers[key] = counters[match.category]
-            pieces.append(text[cursor : match.start])
-            pieces.append(f"<{match.category}_{numbers[key]}>")
-            cursor = match.end
-        pieces.append(text[cursor:])
-        replacements[path] = "".join(pieces)
+        replacements[path] = masked_text(text_field.text, found, numbering)
     return rewrite_strings(raw, replacements)
 
 
-def _without_overlaps(matches: list[Match]) -> list[Match]:
+def masked_text(text: str, matches: list[Match], placeholders: Placeholders) -> str:
+    pieces, cursor = [], 0
+    for match in without_overlaps(matches):
+        pieces.append(text[cursor : match.start])
+        pieces.append(placeholders.of(match.category, text[match.start : match.end]))
+        cursor = match.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def without_overlaps(matches: list[Match]) -> list[Match]:
     """Earliest first; of overlapping matches the longer wins (a card inside a longer key…)."""
     ordered = sorted(matches, key=lambda match: (match.start, -(match.end - match.start)))
     kept: list[Match] = []

@@ -22,6 +22,7 @@ class Outcome(StrEnum):
     CLIENT_DISCONNECTED = "client_disconnected"  # the client left before the end
     UPSTREAM_FAILED = "upstream_failed"  # connect error, timeout or reset
     BLOCKED = "blocked"  # a guardrail policy refused the request; nothing went upstream
+    ANSWER_BLOCKED = "answer_blocked"  # a guardrail policy stopped the answer on its way back
 
 
 @dataclass(slots=True)

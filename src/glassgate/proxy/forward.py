@@ -12,10 +12,14 @@ import os
 import time
 from typing import Protocol
 
+import orjson
+
 from glassgate.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json, send_response
 from glassgate.config import ProxySettings, TracingSettings
 from glassgate.errors import UpstreamError, UpstreamTimeout
-from glassgate.guardrails.engine import GuardrailEngine
+from glassgate.guardrails.answers import AnswerGuard
+from glassgate.guardrails.engine import GuardrailEngine, requested_model
+from glassgate.proxy.answer_stream import AnswerStreamGuard, dialect_for
 from glassgate.proxy.client_auth import ClientAuthenticator, Refusal, resign
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.headers import relayed_response_headers, split_request_headers
@@ -119,6 +123,12 @@ class Forwarder:
             if guarded is None:
                 return
             admitted = guarded
+        answer_guard = self._answer_guard(upstream, exchange)
+        if answer_guard is not None and upstream.vendor != "bedrock":
+            # The answer is read on its way back: ask for it uncompressed. (Not for Bedrock,
+            # whose headers are signed; its answers come uncompressed anyway.)
+            admitted = [(name, value) for name, value in admitted if name.lower() != "accept-encoding"]
+            admitted.append(("accept-encoding", "identity"))
         body = exchange.request_body
         if upstream.inject_stream_usage:
             injected = with_stream_usage(exchange.method, route.rest, body, admitted)
@@ -142,9 +152,15 @@ class Forwarder:
             await self._refuse(send, upstream, exchange, status, message, code, span_header)
             return
         try:
-            await self._relay(response, send, receive, exchange, t0, span_header)
+            if answer_guard is not None and 200 <= response.status < 300:
+                await self._relay_guarded(response, send, receive, upstream, exchange, t0, span_header, answer_guard)
+            else:
+                await self._relay(response, send, receive, exchange, t0, span_header)
         finally:
             response.release()
+            if answer_guard is not None:
+                exchange.findings += answer_guard.findings
+                exchange.guardrail_notes += [f"answer: {note}" for note in answer_guard.notes]
 
     async def _relay(
         self,
@@ -201,6 +217,133 @@ class Forwarder:
         exchange.ended_at = time.perf_counter() - t0
         tail = strip.flush() if strip is not None else b""
         await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+    def _answer_guard(self, upstream: Upstream, exchange: Exchange) -> AnswerGuard | None:
+        """The block/redact output policies of this call, if any (the model scopes them)."""
+        if self._guardrails is None or not self._guardrails.has_answer_inline_for(upstream.name):
+            return None
+        try:
+            parsed = orjson.loads(exchange.request_body) if exchange.request_body else None
+        except orjson.JSONDecodeError:
+            parsed = None
+        model = requested_model(exchange.vendor, exchange.path, parsed)
+        policies = self._guardrails.answer_policies(upstream.name, exchange.project, model)
+        return AnswerGuard(policies) if policies else None
+
+    async def _relay_guarded(
+        self,
+        response: UpstreamResponse,
+        send: Send,
+        receive: Receive,
+        upstream: Upstream,
+        exchange: Exchange,
+        t0: float,
+        span_header: tuple[bytes, bytes],
+        guard: AnswerGuard,
+    ) -> None:
+        """Relay an answer that output policies may block or redact (see guardrails.answers)."""
+        content_type = response.header("content-type")
+        streaming = content_type is not None and content_type.startswith(_STREAM_TYPES)
+        encoding = response.header("content-encoding")
+        dialect = dialect_for(exchange.vendor, exchange.path, guard) if streaming else None
+        readable = encoding in (None, "identity") and (dialect is not None or not streaming)
+        if not readable:
+            why = f"a {encoding} answer" if encoding not in (None, "identity") else "this stream format"
+            if any(policy.on_error == "closed" for policy in guard.policies):
+                exchange.outcome = Outcome.ANSWER_BLOCKED
+                message = f"answer blocked: guardrails cannot check {why} (on_error: closed)"
+                await self._refuse(send, upstream, exchange, 502, message, "guardrail_unchecked", span_header)
+                return
+            guard.notes.append(f"not blocked or redacted: guardrails cannot check {why}")
+            await self._relay(response, send, receive, exchange, t0, span_header)
+            return
+        if dialect is None:
+            await self._relay_whole_answer(response, send, upstream, exchange, t0, span_header, guard)
+            return
+        exchange.headers_at = time.perf_counter() - t0
+        exchange.status = response.status
+        exchange.raw_response_headers = response.raw_headers
+        headers = [(n, v) for n, v in relayed_response_headers(response.raw_headers) if n.lower() != b"content-length"]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [*headers, span_header, *_STREAM_HEADERS],
+            }
+        )
+        stream_guard = AnswerStreamGuard(dialect)
+        disconnect = asyncio.ensure_future(receive())
+        try:
+            async for chunk in response:
+                relayed = stream_guard.feed(chunk)
+                # The span keeps what the client received: a redacted value is never stored.
+                self._capture(exchange, relayed, t0)
+                if disconnect.done():
+                    exchange.outcome = Outcome.CLIENT_DISCONNECTED
+                    break
+                if relayed:
+                    await send({"type": "http.response.body", "body": relayed, "more_body": True})
+                if stream_guard.ended:
+                    break
+        except (UpstreamError, TimeoutError) as exc:
+            exchange.ended_at = time.perf_counter() - t0
+            exchange.outcome = Outcome.UPSTREAM_FAILED
+            exchange.error = f"upstream stream broke: {_describe(exc)}"
+            exchange.error_type = "upstream_timeout" if isinstance(exc, UpstreamTimeout) else "upstream_reset"
+            raise ClientAbort(exchange.error) from None
+        finally:
+            disconnect.cancel()
+        tail = stream_guard.flush() if exchange.outcome is not Outcome.CLIENT_DISCONNECTED else b""
+        if tail:
+            self._capture(exchange, tail, t0)
+        if guard.blocked_by is not None:
+            exchange.outcome, exchange.error, exchange.error_type = (
+                Outcome.ANSWER_BLOCKED,
+                guard.blocked_by,
+                "guardrail_blocked",
+            )
+        exchange.ended_at = time.perf_counter() - t0
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+    async def _relay_whole_answer(
+        self,
+        response: UpstreamResponse,
+        send: Send,
+        upstream: Upstream,
+        exchange: Exchange,
+        t0: float,
+        span_header: tuple[bytes, bytes],
+        guard: AnswerGuard,
+    ) -> None:
+        """A non-streamed answer is read whole, checked, then sent as it was, redacted, or refused."""
+        exchange.headers_at = time.perf_counter() - t0
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response:
+                pieces.append(chunk)
+                size += len(chunk)
+                if size > self._max_body:
+                    raise UpstreamError(f"the answer exceeds {self._max_body} bytes, too large to check")
+        except (UpstreamError, TimeoutError) as exc:
+            exchange.outcome, exchange.error_type = Outcome.UPSTREAM_FAILED, "upstream_reset"
+            message = f"upstream {upstream.name!r} answer could not be read: {_describe(exc)}"
+            await self._refuse(send, upstream, exchange, 502, message, "upstream_reset", span_header)
+            return
+        raw = b"".join(pieces)
+        verdict = guard.check_body(exchange.vendor, exchange.path, raw)
+        exchange.ended_at = time.perf_counter() - t0
+        if verdict.action == "block":
+            exchange.outcome = Outcome.ANSWER_BLOCKED
+            await self._refuse(send, upstream, exchange, 400, verdict.message, "guardrail_blocked", span_header)
+            return
+        exchange.status = response.status
+        exchange.raw_response_headers = response.raw_headers
+        self._capture(exchange, verdict.body, t0)
+        headers = [(n, v) for n, v in relayed_response_headers(response.raw_headers) if n.lower() != b"content-length"]
+        headers += [(b"content-length", str(len(verdict.body)).encode()), span_header]
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": verdict.body, "more_body": False})
 
     @staticmethod
     def _usage_stripper(response: UpstreamResponse, exchange: Exchange) -> UsageStripper | None:

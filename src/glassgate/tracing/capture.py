@@ -58,7 +58,7 @@ def decode_body(chunks: list[bytes], encoding: str | None) -> tuple[list[bytes],
 def status_of(exchange: Exchange, summary: CallSummary) -> SpanStatus:
     if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
         return "cancelled"
-    if exchange.outcome is Outcome.BLOCKED:
+    if exchange.outcome in (Outcome.BLOCKED, Outcome.ANSWER_BLOCKED):
         return "blocked"
     if exchange.outcome is Outcome.UPSTREAM_FAILED or exchange.status >= 400 or summary.error:
         return "error"

@@ -140,8 +140,6 @@ def test_config_errors_name_the_policy() -> None:
         GuardrailPolicy(name="x", detectors=["nope"])
     with pytest.raises(ValueError, match="needs `patterns` or `deny`"):
         GuardrailPolicy(name="x", detectors=["regex"])
-    with pytest.raises(ValueError, match="output"):
-        GuardrailPolicy(name="x", detectors=["test_email"], phases=["input", "output"], action="block")
     assert orjson.loads(CHAT)  # the fixture itself is valid JSON
 
 
@@ -170,6 +168,14 @@ def test_answers_are_flagged_by_output_policies_only() -> None:
     assert check(guard, stage="flag").findings[0].policy == "requests"
 
 
-def test_answers_cannot_be_blocked_or_redacted_yet() -> None:
-    with pytest.raises(ValueError, match="supports action 'flag' only"):
-        GuardrailPolicy(name="x", detectors=["test_email"], phases=["output"], action="redact")
+def test_answer_policies_that_change_answers_are_chosen_by_scope() -> None:
+    guard = GuardrailEngine(
+        [
+            GuardrailPolicy(name="redact", detectors=["test_email"], phases=["output"], action="redact", models=["m"]),
+            GuardrailPolicy(name="watch", detectors=["test_email"], phases=["output"]),
+            GuardrailPolicy(name="inputs", detectors=["test_email"], phases=["input"], action="block"),
+        ]
+    )
+    assert guard.has_answer_inline_for("openai")
+    assert [policy.name for policy in guard.answer_policies("openai", "default", "m")] == ["redact"]
+    assert guard.answer_policies("openai", "default", "other") == []

@@ -1,0 +1,317 @@
+"""Block and redact inside a streamed answer, event by event, in the vendor's own SSE format.
+
+Only the events that carry generated text are parsed and, when their text changes,
+re-serialised; every other event is relayed byte for byte. Each text channel (a choice, a
+content block, an output item's part) goes through a `TextWindow`, which holds back only
+the tail a match could still grow into; what is held is sent in a delta of the same shape
+just before the event that ends the channel. A match of a `block` policy ends the stream
+with the vendor's own error event, which the SDKs raise as an error.
+
+- OpenAI / Azure Chat Completions: `choices[i].delta.content` (legacy: `choices[i].text`);
+  a choice ends with its `finish_reason`, the stream with `[DONE]`.
+- OpenAI Responses: `response.output_text.delta`; the `*.done` and `response.completed`
+  events repeat the whole text, so the values already redacted are replaced there too.
+- Anthropic Messages: `content_block_delta` with a `text_delta`; a block ends with
+  `content_block_stop`. Thinking is signed by the vendor and relayed as it came.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from glassgate.guardrails.answers import AnswerGuard, TextWindow
+from glassgate.proxy.sse import complete_events_end, split_event_blocks
+from glassgate.proxy.vendors.anthropic import operation_for as anthropic_operation
+from glassgate.proxy.vendors.openai import operation_for as openai_operation
+
+Emit = list[bytes]
+
+
+def _parse_block(block: bytes) -> tuple[str, bytes] | None:
+    """(event name, data) of one raw SSE event with a single data line; None otherwise."""
+    event, data, lines = "", None, block.splitlines()
+    for line in lines:
+        if line.startswith(b"data:"):
+            if data is not None:
+                return None
+            data = line[5:].lstrip(b" ")
+        elif line.startswith(b"event:"):
+            event = line[6:].strip().decode("utf-8", "replace")
+    return (event, data) if data is not None else None
+
+
+def _event(name: str | None, payload: Any) -> bytes:
+    head = f"event: {name}\n".encode() if name else b""
+    return head + b"data: " + orjson.dumps(payload) + b"\n\n"
+
+
+class _Dialect:
+    """One vendor's text-bearing events. `handle` returns the blocks to relay for one event."""
+
+    marker: bytes = b""  # an event without these bytes carries no text and ends no channel
+
+    def __init__(self, guard: AnswerGuard) -> None:
+        self.guard = guard
+        self.windows: dict[Any, TextWindow] = {}
+
+    def window(self, key: Any, path: tuple[str | int, ...]) -> TextWindow:
+        found = self.windows.get(key)
+        if found is None:
+            found = self.windows[key] = self.guard.window(path)
+        return found
+
+    def handle(self, name: str, data: bytes, block: bytes) -> Emit:
+        raise NotImplementedError
+
+    def finish(self) -> Emit:
+        """At the end of the stream: whatever is still held, in events of the vendor's shape."""
+        return []
+
+    def error_event(self, message: str) -> bytes:
+        raise NotImplementedError
+
+
+class _ChatDialect(_Dialect):
+    marker = b"choices"
+
+    def __init__(self, guard: AnswerGuard, *, legacy: bool) -> None:
+        super().__init__(guard)
+        self.key = "text" if legacy else "content"
+        self.template: dict[str, Any] | None = None
+
+    def handle(self, name: str, data: bytes, block: bytes) -> Emit:
+        if data.strip() == b"[DONE]":
+            return [*self.finish(), block]
+        payload = _loads(data)
+        if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list):
+            return [block]
+        self.template = payload
+        changed = False
+        for choice in payload["choices"]:
+            if not isinstance(choice, dict):
+                continue
+            index = choice.get("index", 0)
+            holder = choice if self.key == "text" else choice.get("delta")
+            window = None
+            if isinstance(holder, dict) and isinstance(holder.get(self.key), str):
+                path: tuple[str | int, ...] = (
+                    ("choices", index, "message", "content")
+                    if self.key == "content"
+                    else (
+                        "choices",
+                        index,
+                        "text",
+                    )
+                )
+                window = self.window(index, path)
+                original = holder[self.key]
+                released = window.push(original)
+                if choice.get("finish_reason") is not None:
+                    released += window.close()
+                if released != original:
+                    holder[self.key], changed = released, True
+            elif choice.get("finish_reason") is not None and index in self.windows:
+                rest = self.windows[index].close()
+                if rest:
+                    delta = choice.setdefault("delta", {}) if self.key == "content" else choice
+                    if isinstance(delta, dict):
+                        delta[self.key], changed = rest, True
+        if self.guard.blocked_by is not None:
+            return []
+        return [_event(None, payload) if changed else block]
+
+    def finish(self) -> Emit:
+        out: Emit = []
+        for index, window in self.windows.items():
+            rest = window.close()
+            if rest and self.template is not None:
+                payload = copy.deepcopy(self.template)
+                choice: dict[str, Any] = {"index": index, "finish_reason": None}
+                if self.key == "content":
+                    choice["delta"] = {"content": rest}
+                else:
+                    choice["text"] = rest
+                payload["choices"] = [choice]
+                payload.pop("usage", None)
+                out.append(_event(None, payload))
+        return out
+
+    def error_event(self, message: str) -> bytes:
+        error = {"message": message, "type": "invalid_request_error", "param": None, "code": "guardrail_blocked"}
+        return _event(None, {"error": error})
+
+
+class _ResponsesDialect(_Dialect):
+    marker = b'"'  # every event may repeat the text (done, completed): all are looked at
+
+    def __init__(self, guard: AnswerGuard) -> None:
+        super().__init__(guard)
+        self.last_delta: dict[Any, dict[str, Any]] = {}
+        self.sequence = 0
+
+    def handle(self, name: str, data: bytes, block: bytes) -> Emit:
+        payload = _loads(data)
+        if not isinstance(payload, dict):
+            return [block]
+        kind = payload.get("type", name)
+        if isinstance(payload.get("sequence_number"), int):
+            self.sequence = payload["sequence_number"]
+        key = (payload.get("item_id"), payload.get("content_index", 0))
+        if kind == "response.output_text.delta" and isinstance(payload.get("delta"), str):
+            path = ("output", payload.get("output_index", 0), "content", key[1], "text")
+            original = payload["delta"]
+            released = self.window(key, path).push(original)
+            self.last_delta[key] = payload
+            if self.guard.blocked_by is not None:
+                return []
+            if released == original:
+                return [block]
+            return [_event(name or None, {**payload, "delta": released})]
+        out: Emit = []
+        if kind == "response.output_text.done" and key in self.windows:
+            rest = self.windows[key].close()
+            if rest and key in self.last_delta:
+                out.append(_event("response.output_text.delta", {**self.last_delta[key], "delta": rest}))
+        if self.guard.blocked_by is not None:
+            return []
+        if self.guard.placeholders and b'"text"' in block:
+            replaced = _replace_strings(payload, self.guard.placeholders.replace_known)
+            out.append(_event(name or None, replaced) if replaced != payload else block)
+        else:
+            out.append(block)
+        return out
+
+    def error_event(self, message: str) -> bytes:
+        payload = {
+            "type": "error",
+            "code": "guardrail_blocked",
+            "message": message,
+            "param": None,
+            "sequence_number": self.sequence + 1,
+        }
+        return _event("error", payload)
+
+
+class _AnthropicDialect(_Dialect):
+    marker = b"content_block_"
+
+    def handle(self, name: str, data: bytes, block: bytes) -> Emit:
+        payload = _loads(data)
+        if not isinstance(payload, dict):
+            return [block]
+        kind = payload.get("type", name)
+        index = payload.get("index", 0)
+        if kind == "content_block_delta":
+            delta = payload.get("delta")
+            if not (
+                isinstance(delta, dict) and delta.get("type") == "text_delta" and isinstance(delta.get("text"), str)
+            ):
+                return [block]
+            original = delta["text"]
+            released = self.window(index, ("content", index, "text")).push(original)
+            if self.guard.blocked_by is not None:
+                return []
+            if released == original:
+                return [block]
+            return [_event(name or kind, {**payload, "delta": {**delta, "text": released}})]
+        if kind == "content_block_stop" and index in self.windows:
+            rest = self.windows[index].close()
+            if self.guard.blocked_by is not None:
+                return []
+            if rest:
+                delta_event = {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "text_delta", "text": rest},
+                }
+                return [_event("content_block_delta", delta_event), block]
+        return [block]
+
+    def error_event(self, message: str) -> bytes:
+        return _event("error", {"type": "error", "error": {"type": "invalid_request_error", "message": message}})
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _replace_strings(value: Any, replace: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return replace(value)
+    if isinstance(value, dict):
+        return {key: _replace_strings(item, replace) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_strings(item, replace) for item in value]
+    return value
+
+
+def dialect_for(vendor: str, path: str, guard: AnswerGuard) -> _Dialect | None:
+    """The stream dialect of a call, or None when its stream cannot be guarded (Bedrock)."""
+    route = path.split("?", 1)[0]
+    if vendor in ("openai", "azure"):
+        operation = openai_operation("POST", route)
+        if operation == "chat":
+            return _ChatDialect(guard, legacy=False)
+        if operation == "completions":
+            return _ChatDialect(guard, legacy=True)
+        if operation == "responses":
+            return _ResponsesDialect(guard)
+        return None
+    if vendor == "anthropic" and anthropic_operation("POST", route) == "messages":
+        return _AnthropicDialect(guard)
+    return None
+
+
+class AnswerStreamGuard:
+    """Feeds an SSE answer through a dialect: `feed` each chunk, relay what it returns; after
+    `ended` is set (a block), relay nothing more and close the stream."""
+
+    __slots__ = ("_dialect", "_pending", "ended")
+
+    def __init__(self, dialect: _Dialect) -> None:
+        self._dialect = dialect
+        self._pending = b""
+        self.ended = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self.ended:
+            return b""
+        data = self._pending + chunk if self._pending else chunk
+        end = complete_events_end(data)
+        self._pending = data[end:]
+        return self._relay(data[:end])
+
+    def flush(self) -> bytes:
+        if self.ended:
+            return b""
+        rest, self._pending = self._pending, b""
+        out = self._relay(rest) if rest else b""
+        if self.ended:
+            return out
+        tail = b"".join(self._dialect.finish())
+        return out + tail
+
+    def _relay(self, ready: bytes) -> bytes:
+        if not ready:
+            return b""
+        dialect = self._dialect
+        out: list[bytes] = []
+        for block in split_event_blocks(ready):
+            if dialect.marker not in block and not block.rstrip().endswith(b"[DONE]"):
+                out.append(block)
+                continue
+            parsed = _parse_block(block)
+            emitted = dialect.handle(*parsed, block) if parsed is not None else [block]
+            if dialect.guard.blocked_by is not None:
+                out.append(dialect.error_event(dialect.guard.blocked_by))
+                self.ended = True
+                break
+            out.extend(emitted)
+        return b"".join(out)

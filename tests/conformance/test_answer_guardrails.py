@@ -1,0 +1,193 @@
+"""Guardrails on answers through the official SDKs: redacted in place, streamed or not, and
+blocked with the vendor's own error (a 400, or its error event in a stream).
+
+The `*-answers` upstreams redact PII and block secrets in what the model writes; the fakes'
+`echo*` models answer with the user's own text, in 5-character stream pieces, so a value
+always arrives cut across several events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import boto3
+import openai
+import pytest
+
+from tests.conformance.clients import anthropic_client, sdk_client
+from tests.conformance.conftest import Stack
+from tests.conformance.test_bedrock_sdk import aws_env
+from tests.conformance.test_guardrails import SECRET
+
+EMAIL = "jane.doe@example.com"
+CARD = "4111 1111 1111 1111"
+SAID = f"Write to {EMAIL} and charge {CARD} today, then write to {EMAIL} again."
+REDACTED = "Write to <EMAIL_1> and charge <CREDIT_CARD_1> today, then write to <EMAIL_1> again."
+LEAK = f"Sure, the key is {SECRET} and nothing else."
+
+
+def stored_answer(span: dict[str, Any]) -> str:
+    return json.dumps(span["response_body"])
+
+
+def assert_redacted_answer(span: dict[str, Any]) -> None:
+    assert span["status"] == "ok"
+    answer = stored_answer(span)
+    assert EMAIL not in answer and CARD not in answer and "<EMAIL_1>" in answer
+    redactions = [f for f in span["findings"] if f["phase"] == "output" and f["action"] == "redact"]
+    assert sorted(f["category"] for f in redactions) == ["CREDIT_CARD", "EMAIL", "EMAIL"]
+
+
+def assert_blocked_answer(span: dict[str, Any]) -> None:
+    assert span["status"] == "blocked"
+    assert SECRET not in stored_answer(span) and SECRET not in (span["error"] or "")
+    assert any(f["phase"] == "output" and f["action"] == "block" for f in span["findings"])
+
+
+# --- OpenAI and Azure: Chat Completions -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("vendor", ["openai-answers", "azure-answers"])
+def test_chat_answer_is_redacted(stack: Stack, monkeypatch: pytest.MonkeyPatch, vendor: str) -> None:
+    client = sdk_client(vendor, stack, monkeypatch)
+    raw = client.chat.completions.with_raw_response.create(
+        model="echo-4o", messages=[{"role": "user", "content": SAID}]
+    )
+    assert raw.parse().choices[0].message.content == REDACTED
+    assert json.loads(stack.vendor.last().body)["messages"][0]["content"] == SAID, "the request is untouched"
+    assert_redacted_answer(stack.glassgate.span(raw.headers["x-glassgate-span-id"]))
+
+
+@pytest.mark.parametrize("vendor", ["openai-answers", "azure-answers"])
+def test_chat_stream_is_redacted_while_it_streams(stack: Stack, monkeypatch: pytest.MonkeyPatch, vendor: str) -> None:
+    client = sdk_client(vendor, stack, monkeypatch)
+    raw = client.chat.completions.with_raw_response.create(
+        model="echo-4o", messages=[{"role": "user", "content": SAID}], stream=True
+    )
+    deltas = [chunk.choices[0].delta.content or "" for chunk in raw.parse() if chunk.choices]
+    assert "".join(deltas) == REDACTED
+    # Released as it streamed: many deltas carried text, not one at the end.
+    assert sum(1 for delta in deltas if delta) >= 8
+    assert_redacted_answer(stack.glassgate.span(raw.headers["x-glassgate-span-id"]))
+
+
+def test_chat_answer_with_a_secret_is_blocked(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = sdk_client("openai-answers", stack, monkeypatch)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="echo-4o", messages=[{"role": "user", "content": LEAK}])
+    assert "answers-secrets" in str(caught.value) and SECRET not in str(caught.value)
+    assert_blocked_answer(stack.glassgate.span(caught.value.response.headers["x-glassgate-span-id"]))
+
+
+def test_chat_stream_with_a_secret_ends_with_the_vendors_error_event(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = sdk_client("openai-answers", stack, monkeypatch)
+    raw = client.chat.completions.with_raw_response.create(
+        model="echo-4o", messages=[{"role": "user", "content": LEAK}], stream=True
+    )
+    received = ""
+    with pytest.raises(openai.APIError) as caught:
+        for chunk in raw.parse():
+            received += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+    assert received.startswith("Sure, the key is") and SECRET[:8] not in received
+    assert "answers-secrets" in str(caught.value)
+    assert_blocked_answer(stack.glassgate.span(raw.headers["x-glassgate-span-id"]))
+
+
+# --- OpenAI: Responses API --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_responses_answer_is_redacted(stack: Stack, monkeypatch: pytest.MonkeyPatch, stream: bool) -> None:
+    client = sdk_client("openai-answers", stack, monkeypatch)
+    final: Any
+    if stream:
+        streamed = client.responses.with_raw_response.create(model="echo-4.1", input=SAID, stream=True)
+        events = list(streamed.parse())
+        deltas = [event.delta for event in events if event.type == "response.output_text.delta"]
+        assert "".join(deltas) == REDACTED
+        final = next(event.response for event in events if event.type == "response.completed")
+        span_id = streamed.headers["x-glassgate-span-id"]
+    else:
+        raw = client.responses.with_raw_response.create(model="echo-4.1", input=SAID)
+        final, span_id = raw.parse(), raw.headers["x-glassgate-span-id"]
+    assert final.output_text == REDACTED, "the final events carry the redacted text too"
+    assert_redacted_answer(stack.glassgate.span(span_id))
+
+
+# --- Anthropic --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def claude(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[anthropic.Anthropic]:
+    with anthropic_client(stack, monkeypatch, "anthropic-answers") as sdk:
+        yield sdk
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_anthropic_answer_is_redacted(stack: Stack, claude: anthropic.Anthropic, stream: bool) -> None:
+    messages: Any = [{"role": "user", "content": SAID}]
+    if stream:
+        with claude.messages.stream(model="echo-haiku", max_tokens=64, messages=messages) as events:
+            deltas = [
+                event.delta.text
+                for event in events
+                if event.type == "content_block_delta" and event.delta.type == "text_delta"
+            ]
+            text: Any = events.get_final_message().content[0]
+            span_id = events.response.headers["x-glassgate-span-id"]
+        assert "".join(deltas) == REDACTED and sum(1 for delta in deltas if delta) >= 8
+    else:
+        raw = claude.messages.with_raw_response.create(model="echo-haiku", max_tokens=64, messages=messages)
+        text, span_id = raw.parse().content[0], raw.headers["x-glassgate-span-id"]
+    assert text.type == "text" and text.text == REDACTED
+    assert_redacted_answer(stack.glassgate.span(span_id))
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_anthropic_answer_with_a_secret_is_blocked(stack: Stack, claude: anthropic.Anthropic, stream: bool) -> None:
+    messages: Any = [{"role": "user", "content": LEAK}]
+    with pytest.raises(anthropic.APIError) as caught:
+        if stream:
+            with claude.messages.stream(model="echo-haiku", max_tokens=64, messages=messages) as events:
+                for _ in events:
+                    pass
+        else:
+            claude.messages.create(model="echo-haiku", max_tokens=64, messages=messages)
+    assert "answers-secrets" in str(caught.value) and SECRET not in str(caught.value)
+    if not stream:
+        assert isinstance(caught.value, anthropic.BadRequestError)
+
+
+# --- Bedrock ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bedrock(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    aws_env(stack, monkeypatch)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", f"{stack.glassgate.url}/bedrock-answers")
+    client = boto3.session.Session().client("bedrock-runtime")
+    yield client
+    client.close()
+
+
+def test_bedrock_converse_answer_is_redacted(stack: Stack, bedrock: Any) -> None:
+    response = bedrock.converse(
+        modelId="anthropic.claude-3-5-sonnet-20241022-v2:0",
+        messages=[{"role": "user", "content": [{"text": "echo:" + SAID}]}],
+    )
+    assert response["output"]["message"]["content"][0]["text"] == REDACTED
+    assert_redacted_answer(stack.glassgate.span(response["ResponseMetadata"]["HTTPHeaders"]["x-glassgate-span-id"]))
+
+
+def test_bedrock_stream_is_relayed_and_the_span_says_it_was_not_guarded(stack: Stack, bedrock: Any) -> None:
+    response = bedrock.converse_stream(
+        modelId="anthropic.claude-3-5-sonnet-20241022-v2:0", messages=[{"role": "user", "content": [{"text": "Hi"}]}]
+    )
+    assert list(response["stream"])
+    span = stack.glassgate.span(response["ResponseMetadata"]["HTTPHeaders"]["x-glassgate-span-id"])
+    assert any("cannot check this stream format" in note for note in span["attributes"]["guardrails.notes"])
