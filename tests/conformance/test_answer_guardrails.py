@@ -14,6 +14,7 @@ from typing import Any
 
 import anthropic
 import boto3
+import botocore.exceptions
 import openai
 import pytest
 
@@ -184,10 +185,36 @@ def test_bedrock_converse_answer_is_redacted(stack: Stack, bedrock: Any) -> None
     assert_redacted_answer(stack.glassgate.span(response["ResponseMetadata"]["HTTPHeaders"]["x-glassgate-span-id"]))
 
 
-def test_bedrock_stream_is_relayed_and_the_span_says_it_was_not_guarded(stack: Stack, bedrock: Any) -> None:
+@pytest.mark.parametrize("operation", ["converse_stream", "invoke_model_with_response_stream"])
+def test_bedrock_stream_is_redacted(stack: Stack, bedrock: Any, operation: str) -> None:
+    model = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+    if operation == "converse_stream":
+        response = bedrock.converse_stream(
+            modelId=model, messages=[{"role": "user", "content": [{"text": "echo:" + SAID}]}]
+        )
+        deltas = [e["contentBlockDelta"]["delta"]["text"] for e in response["stream"] if "contentBlockDelta" in e]
+    else:
+        body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64, "messages": [
+            {"role": "user", "content": "echo:" + SAID}
+        ]}  # fmt: skip
+        response = bedrock.invoke_model_with_response_stream(modelId=model, body=json.dumps(body))
+        inner = [json.loads(e["chunk"]["bytes"]) for e in response["body"] if "chunk" in e]
+        deltas = [e["delta"]["text"] for e in inner if e["type"] == "content_block_delta"]
+    assert "".join(deltas) == REDACTED and sum(1 for delta in deltas if delta) >= 8
+    assert_redacted_answer(stack.glassgate.span(response["ResponseMetadata"]["HTTPHeaders"]["x-glassgate-span-id"]))
+
+
+def test_bedrock_stream_with_a_secret_raises_the_vendors_stream_error(stack: Stack, bedrock: Any) -> None:
     response = bedrock.converse_stream(
-        modelId="anthropic.claude-3-5-sonnet-20241022-v2:0", messages=[{"role": "user", "content": [{"text": "Hi"}]}]
+        modelId="anthropic.claude-3-5-sonnet-20241022-v2:0",
+        messages=[{"role": "user", "content": [{"text": "echo:" + LEAK}]}],
     )
-    assert list(response["stream"])
-    span = stack.glassgate.span(response["ResponseMetadata"]["HTTPHeaders"]["x-glassgate-span-id"])
-    assert any("cannot check this stream format" in note for note in span["attributes"]["guardrails.notes"])
+    with pytest.raises(botocore.exceptions.EventStreamError) as caught:
+        try:
+            for _ in response["stream"]:
+                pass
+        finally:
+            response["stream"].close()  # the stream ended in an error: release its connection
+    assert caught.value.response["Error"]["Code"] == "validationException"
+    assert "answers-secrets" in str(caught.value) and SECRET not in str(caught.value)
+    assert_blocked_answer(stack.glassgate.span(response["ResponseMetadata"]["HTTPHeaders"]["x-glassgate-span-id"]))

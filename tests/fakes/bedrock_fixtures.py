@@ -42,6 +42,15 @@ def _echoed(request: dict[str, Any]) -> str:
     return TEXT
 
 
+def _echoed_anthropic(request: dict[str, Any]) -> str:
+    """`_echoed` for an Anthropic invoke body, whose user content may be a string."""
+    for message in request.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str) and content.startswith("echo:"):
+            return content[len("echo:") :]
+    return _echoed(request)
+
+
 def converse(request: dict[str, Any]) -> dict[str, Any]:
     content: list[dict[str, Any]] = [{"text": _echoed(request)}]
     stop = "end_turn"
@@ -71,7 +80,9 @@ def converse_stream(request: dict[str, Any], *, pieces: int = 1) -> list[bytes]:
             )
         stop = "tool_use"
     else:
-        for piece in TEXT_PIECES * pieces:
+        said = _echoed(request)
+        text_pieces = [said[start : start + 5] for start in range(0, len(said), 5)] if said != TEXT else TEXT_PIECES
+        for piece in text_pieces * pieces:
             frames.append(es.event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}}))
         stop = "end_turn"
     frames += [
@@ -133,7 +144,7 @@ def invoke(model_id: str, request: dict[str, Any]) -> tuple[dict[str, Any], dict
     return body, headers
 
 
-def invoke_stream_anthropic(*, fail_after_first: bool = False) -> list[bytes]:
+def invoke_stream_anthropic(*, fail_after_first: bool = False, request: dict[str, Any] | None = None) -> list[bytes]:
     message: dict[str, Any] = {
         "id": "msg_bdrk_1",
         "type": "message",
@@ -147,7 +158,9 @@ def invoke_stream_anthropic(*, fail_after_first: bool = False) -> list[bytes]:
         es.chunk({"type": "message_start", "message": message}),
         es.chunk({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
     ]
-    for number, piece in enumerate(TEXT_PIECES):
+    said = _echoed_anthropic(request or {})
+    text_pieces = [said[start : start + 5] for start in range(0, len(said), 5)] if said != TEXT else TEXT_PIECES
+    for number, piece in enumerate(text_pieces):
         frames.append(
             es.chunk({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}})
         )

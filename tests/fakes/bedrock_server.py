@@ -88,7 +88,9 @@ class FakeBedrock(RecordingFake):
             answer, headers = fx.invoke(model_id, payload)
             return self._json(record, 200, answer, headers)
         if operation == "invoke-with-response-stream":
-            frames = fx.invoke_stream_anthropic(fail_after_first=model_id.startswith("stream-exception"))
+            frames = fx.invoke_stream_anthropic(
+                fail_after_first=model_id.startswith("stream-exception"), request=payload
+            )
             return await self._stream(
                 request, record, frames, extra={"X-Amzn-Bedrock-Content-Type": "application/json"}
             )

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from glassgate.guardrails.answers import AnswerGuard, TextWindow
+from glassgate.proxy.answer_eventstream import EventStreamAnswerGuard
 from glassgate.proxy.sse import complete_events_end, split_event_blocks
 from glassgate.proxy.vendors.anthropic import operation_for as anthropic_operation
+from glassgate.proxy.vendors.bedrock import route_of as bedrock_route_of
 from glassgate.proxy.vendors.openai import operation_for as openai_operation
 
 Emit = list[bytes]
@@ -252,8 +254,27 @@ def _replace_strings(value: Any, replace: Callable[[str], str]) -> Any:
     return value
 
 
+class StreamGuard(Protocol):
+    ended: bool
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
+
+def stream_guard_for(vendor: str, path: str, guard: AnswerGuard) -> StreamGuard | None:
+    """The guard for a call's streamed answer, or None when its format cannot be guarded."""
+    if vendor == "bedrock":
+        operation = bedrock_route_of(path.split("?", 1)[0]).operation
+        if operation in ("converse_stream", "invoke_stream"):
+            return EventStreamAnswerGuard(guard, invoke=operation == "invoke_stream")
+        return None
+    dialect = dialect_for(vendor, path, guard)
+    return AnswerStreamGuard(dialect) if dialect is not None else None
+
+
 def dialect_for(vendor: str, path: str, guard: AnswerGuard) -> _Dialect | None:
-    """The stream dialect of a call, or None when its stream cannot be guarded (Bedrock)."""
+    """The SSE dialect of a call, or None when its stream cannot be guarded."""
     route = path.split("?", 1)[0]
     if vendor in ("openai", "azure"):
         operation = openai_operation("POST", route)
@@ -296,6 +317,9 @@ class AnswerStreamGuard:
         if self.ended:
             return out
         tail = b"".join(self._dialect.finish())
+        if self._dialect.guard.blocked_by is not None:  # the last held text completed a match
+            self.ended = True
+            return out + self._dialect.error_event(self._dialect.guard.blocked_by)
         return out + tail
 
     def _relay(self, ready: bytes) -> bytes:

@@ -19,7 +19,7 @@ from glassgate.config import ProxySettings, TracingSettings
 from glassgate.errors import UpstreamError, UpstreamTimeout
 from glassgate.guardrails.answers import AnswerGuard
 from glassgate.guardrails.engine import GuardrailEngine, requested_model
-from glassgate.proxy.answer_stream import AnswerStreamGuard, dialect_for
+from glassgate.proxy.answer_stream import stream_guard_for
 from glassgate.proxy.client_auth import ClientAuthenticator, Refusal, resign
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.headers import relayed_response_headers, split_request_headers
@@ -245,8 +245,8 @@ class Forwarder:
         content_type = response.header("content-type")
         streaming = content_type is not None and content_type.startswith(_STREAM_TYPES)
         encoding = response.header("content-encoding")
-        dialect = dialect_for(exchange.vendor, exchange.path, guard) if streaming else None
-        readable = encoding in (None, "identity") and (dialect is not None or not streaming)
+        stream_guard = stream_guard_for(exchange.vendor, exchange.path, guard) if streaming else None
+        readable = encoding in (None, "identity") and (stream_guard is not None or not streaming)
         if not readable:
             why = f"a {encoding} answer" if encoding not in (None, "identity") else "this stream format"
             if any(policy.on_error == "closed" for policy in guard.policies):
@@ -257,7 +257,7 @@ class Forwarder:
             guard.notes.append(f"not blocked or redacted: guardrails cannot check {why}")
             await self._relay(response, send, receive, exchange, t0, span_header)
             return
-        if dialect is None:
+        if stream_guard is None:
             await self._relay_whole_answer(response, send, upstream, exchange, t0, span_header, guard)
             return
         exchange.headers_at = time.perf_counter() - t0
@@ -271,7 +271,6 @@ class Forwarder:
                 "headers": [*headers, span_header, *_STREAM_HEADERS],
             }
         )
-        stream_guard = AnswerStreamGuard(dialect)
         disconnect = asyncio.ensure_future(receive())
         try:
             async for chunk in response:

@@ -8,7 +8,7 @@ from typing import Any
 from glassgate.config import GuardrailPolicy
 from glassgate.guardrails.answers import AnswerGuard
 from glassgate.guardrails.policy import CompiledPolicy
-from glassgate.proxy.answer_stream import AnswerStreamGuard, dialect_for
+from glassgate.proxy.answer_stream import AnswerStreamGuard, StreamGuard, dialect_for, stream_guard_for
 from glassgate.proxy.sse import parse_events
 
 SECRET = "sk-proj-" + "Q" * 20 + "T3BlbkFJ" + "z" * 20
@@ -40,7 +40,7 @@ def chat_chunk(content: str | None = None, finish: str | None = None) -> bytes:
     )
 
 
-def relay(guard: AnswerStreamGuard, chunks: list[bytes]) -> bytes:
+def relay(guard: StreamGuard, chunks: list[bytes]) -> bytes:
     out = b"".join(guard.feed(chunk) for chunk in chunks)
     return out + guard.flush()
 
@@ -158,3 +158,32 @@ def test_responses_final_events_repeat_the_redacted_text() -> None:
 def test_bedrock_streams_have_no_dialect() -> None:
     policies = [CompiledPolicy.of(GuardrailPolicy(name="pii", detectors=["pii"], phases=["output"], action="redact"))]
     assert dialect_for("bedrock", "/model/m/converse-stream", AnswerGuard(policies)) is None
+
+
+def test_bedrock_frames_split_anywhere_are_redacted_and_re_framed_with_valid_crcs() -> None:
+    from botocore.eventstream import EventStreamBuffer
+
+    from tests.fakes import eventstream as es
+
+    policies = [CompiledPolicy.of(GuardrailPolicy(name="pii", detectors=["pii"], phases=["output"], action="redact"))]
+    path = "/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse-stream"
+    guard = stream_guard_for("bedrock", path, AnswerGuard(policies))
+    assert guard is not None
+    said = "Mail jane@example.com now"
+    frames = [es.event("messageStart", {"role": "assistant"})]
+    frames += [
+        es.event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": said[start : start + 4]}})
+        for start in range(0, len(said), 4)
+    ]
+    frames += [
+        es.event("contentBlockStop", {"contentBlockIndex": 0}),
+        es.event("messageStop", {"stopReason": "end_turn"}),
+    ]
+    data = b"".join(frames)
+    out = relay(guard, [data[start : start + 11] for start in range(0, len(data), 11)])
+    decoder = EventStreamBuffer()
+    decoder.add_data(out)  # botocore checks both CRCs of every frame
+    events = [(m.headers[":event-type"], json.loads(m.payload)) for m in decoder]
+    text = "".join(payload["delta"]["text"] for kind, payload in events if kind == "contentBlockDelta")
+    assert text == "Mail <EMAIL_1> now"
+    assert [kind for kind, _ in events][-2:] == ["contentBlockStop", "messageStop"]
