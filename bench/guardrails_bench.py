@@ -1,7 +1,8 @@
 """CPU per 1.5 KB prompt spent in each guardrail detector, alone and as the default set.
 
 Budget (issue 5): the default set (pii + secrets + injection + toxicity) ≤ 0.3 ms CPU per 1.5 KB;
-pii + secrets + injection together ≤ 0.2 ms, on a clean support ticket and on one with PII.
+pii + secrets + injection together ≤ 0.2 ms, on a clean support ticket and on one with PII;
+a streamed answer under block/redact output policies ≤ 0.2 ms CPU per relayed chunk.
 Times are `time.process_time` medians over many rounds, which hold up when other jobs share
 the machine; toxicity and profanity are included when they are registered.
 
@@ -16,8 +17,14 @@ import sys
 import time
 from collections.abc import Callable
 
+import orjson
+
+from glassgate.config import GuardrailPolicy
 from glassgate.guardrails import base
 from glassgate.guardrails import detectors as _registers_builtins  # noqa: F401  (registers the built-ins)
+from glassgate.guardrails.answers import AnswerGuard
+from glassgate.guardrails.policy import CompiledPolicy
+from glassgate.proxy.answer_stream import AnswerStreamGuard, dialect_for
 
 TEXT_CLEAN = (
     "Subject: Dashboard export keeps timing out\n\n"
@@ -58,6 +65,7 @@ TEXT_PII = (
 )
 BUDGET_THREE_US = 200.0  # pii + secrets + injection
 BUDGET_DEFAULT_US = 300.0  # pii + secrets + injection + toxicity
+BUDGET_STREAM_CHUNK_US = 200.0  # output policies, per relayed chunk of a streamed answer
 PER_KB = 1500
 
 
@@ -113,7 +121,49 @@ def main() -> None:
         out.append(f"| {label} | {clean:.1f} | {pii:.1f} | {verdict} |")
     findings = {name: len(detector.scan(TEXT_PII)) for name, detector in detectors.items()}
     out += ["", "findings in the PII text: " + ", ".join(f"{name} {count}" for name, count in findings.items())]
+    out += ["", *_streamed_answers(texts, args)]
     sys.stdout.write("\n".join(out) + "\n")
+
+
+def _chat_events(text: str, size: int) -> list[bytes]:
+    """A Chat Completions stream of `text` in `size`-character deltas (models send ~4)."""
+    events = []
+    for start in range(0, len(text), size):
+        choice = {"index": 0, "delta": {"content": text[start : start + size]}, "finish_reason": None}
+        events.append(b"data: " + orjson.dumps({"id": "c1", "object": "chat.completion.chunk", "choices": [choice]}))
+    events.append(b'data: {"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}')
+    return [event + b"\n\n" for event in [*events, b"data: [DONE]"]]
+
+
+def _streamed_answers(texts: dict[str, str], args: argparse.Namespace) -> list[str]:
+    """CPU per relayed chunk of a streamed answer under output policies (redact PII, block
+    secrets), the whole SSE handling included: parse, window, detectors, re-serialise."""
+    policies = [
+        CompiledPolicy.of(GuardrailPolicy(name="pii", detectors=["pii"], phases=["output"], action="redact")),
+        CompiledPolicy.of(GuardrailPolicy(name="keys", detectors=["secrets"], phases=["output"], action="block")),
+    ]
+    rows = [
+        f"Streamed answers, CPU µs per chunk (4-character deltas; redact pii, block secrets); "
+        f"budget ≤ {BUDGET_STREAM_CHUNK_US:.0f} µs",
+        "",
+        "| answer | chunks | µs per chunk | budget |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, text in texts.items():
+        events = _chat_events(text, 4)
+
+        def relay(chosen: list[bytes] = events) -> None:
+            dialect = dialect_for("openai", "/v1/chat/completions", AnswerGuard(policies))
+            assert dialect is not None
+            guard = AnswerStreamGuard(dialect)
+            for event in chosen:
+                guard.feed(event)
+            guard.flush()
+
+        per_chunk = cpu_us_per_call(relay, max(5, args.rounds // 3), max(2, args.calls // 50)) / len(events)
+        verdict = "PASS" if per_chunk <= BUDGET_STREAM_CHUNK_US else "FAIL"
+        rows.append(f"| {label} | {len(events)} | {per_chunk:.1f} | ≤ {BUDGET_STREAM_CHUNK_US:.0f} ({verdict}) |")
+    return rows
 
 
 def _per_kb(call: Callable[[], object], text: str, args: argparse.Namespace) -> float:
