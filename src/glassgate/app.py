@@ -4,6 +4,7 @@
     /metrics                 Prometheus text, from counters the span writer keeps
     /v1/traces               OTLP/HTTP in: spans from instrumented apps, into the same store
     /api/...                 management REST API (FastAPI), admin token required
+    /, /ui, /assets          the web app (webapp.py); / stays a JSON index for non-browsers
     /{upstream}/{rest}       data plane: Forwarder → upstream, exchange → SpanWriter → PostgreSQL
 
 Daemons started by the lifespan: the database pool, partition maintenance, the span writer,
@@ -39,6 +40,8 @@ from glassgate.tracing.otlp_out import OtlpExporter
 from glassgate.tracing.span import Span
 from glassgate.tracing.spill import SpillStore
 from glassgate.tracing.writer import SpanWriter
+from glassgate.webapp import SEGMENTS as WEBAPP_SEGMENTS
+from glassgate.webapp import WebApp, wants_html
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,10 @@ class Glassgate:
         self.settings = settings
         self.database_url = settings.database_url
         admin_token, _ = resolve_admin_token(settings)
-        self.api = create_api(admin_token)
+        self.api = create_api(
+            admin_token, upstreams=settings.upstreams, allow_first_user_setup=bool(settings.first_user_setup)
+        )
+        self.webapp = WebApp()
         self.upstreams = UpstreamPool(settings.upstreams, settings.proxy)
         self.keys = CachedKeyVerifier()
         self.aws_keys = CachedAwsKeyStore(cipher_for(resolve_secret_key(settings)))
@@ -117,7 +123,12 @@ class Glassgate:
             await send_json(send, 400, {"error": {"message": str(exc), "type": "invalid_request", "code": "bad_path"}})
             return
         if route is None:
-            await send_json(send, 200, {"service": "glassgate", "api": "/api/v1", "docs": "/api/docs"})
+            if wants_html(scope):
+                await self.webapp(scope, receive, send)
+            else:
+                await send_json(send, 200, {"service": "glassgate", "api": "/api/v1", "docs": "/api/docs", "ui": "/ui"})
+        elif route.upstream in WEBAPP_SEGMENTS:
+            await self.webapp(scope, receive, send)
         elif route.upstream == "healthz":
             await send_json(send, 200, {"status": "ok"})
         elif route.upstream == "metrics":

@@ -106,3 +106,61 @@ def test_replicas_migrating_at_once_do_not_collide(tmp_path: Path, postgres_url:
     ]
     outputs = [process.communicate(timeout=120)[1] for process in processes]
     assert [process.returncode for process in processes] == [0, 0, 0], outputs
+
+
+def glassgate_with_input(*args: str, stdin: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    import os
+
+    process_env = {key: value for key, value in os.environ.items() if not key.startswith("GLASSGATE_")}
+    process_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "glassgate", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=process_env,
+        timeout=120,
+    )
+
+
+def test_users_create_makes_the_first_user_an_admin(tmp_path: Path, database_url: str) -> None:
+    import asyncio
+
+    from glassgate.storage import db, users
+
+    env = {"GLASSGATE_DATABASE_URL": database_url, "GLASSGATE_DATA_DIR": str(tmp_path)}
+    create = ("users", "create", "--password-stdin", "--json")
+    first = glassgate_with_input(*create, "--email", "ada@example.com", stdin="s3cret-enough\n", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["role"] == "admin"
+    second = glassgate_with_input(
+        *create, "--email", "bob@example.com", "--name", "Bob", stdin="another-one\n", cwd=tmp_path, env=env
+    )
+    assert second.returncode == 0 and json.loads(second.stdout) | {"user_id": ""} == {
+        "user_id": "",
+        "email": "bob@example.com",
+        "name": "Bob",
+        "role": "member",
+    }
+    taken = glassgate_with_input(*create, "--email", "ADA@example.com", stdin="s3cret-enough\n", cwd=tmp_path, env=env)
+    assert taken.returncode == 1 and "exists already" in taken.stderr
+
+    async def signs_in() -> bool:
+        pool = await db.create_pool(database_url)
+        try:
+            return await users.authenticate(pool, users.Passwords(), "ada@example.com", "s3cret-enough") is not None
+        finally:
+            await pool.close()
+
+    assert asyncio.run(signs_in())
+
+
+def test_users_create_refuses_a_short_password_or_no_way_to_ask(tmp_path: Path) -> None:
+    env = {"GLASSGATE_DATA_DIR": str(tmp_path)}
+    short = glassgate_with_input(
+        "users", "create", "--email", "a@example.com", "--password-stdin", stdin="short\n", cwd=tmp_path, env=env
+    )
+    assert short.returncode == 2 and "at least 8 characters" in short.stderr
+    no_terminal = glassgate_with_input("users", "create", "--email", "a@example.com", stdin="", cwd=tmp_path, env=env)
+    assert no_terminal.returncode == 2 and "--password-stdin" in no_terminal.stderr

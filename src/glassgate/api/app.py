@@ -2,21 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import APIRouter, Depends, FastAPI
 
-from glassgate.api import spans, stats, traces
+from glassgate.api import (
+    annotation_queues,
+    conversation,
+    datasets,
+    keys,
+    projects,
+    score_configs,
+    session,
+    spans,
+    stats,
+    traces,
+    users,
+)
+from glassgate.api import annotations as annotation_routes  # `annotations` is a __future__ name
+from glassgate.api import upstreams as upstream_list  # `upstreams` is create_api's parameter
 from glassgate.api.auth import current_principal
 from glassgate.api.problems import install_problem_handlers
+from glassgate.api.session import LoginThrottle
+from glassgate.config import UpstreamConfig
+from glassgate.storage.users import Passwords, Sessions
 
 # Every router here requires a caller (admin token or signed-in user).
 AUTHENTICATED_ROUTERS: list[APIRouter] = [
     spans.router,
     traces.router,
     stats.router,
+    users.router,
+    keys.router,
+    upstream_list.router,
+    projects.router,
+    score_configs.router,
+    annotation_routes.router,
+    annotation_queues.router,
+    conversation.router,
+    datasets.router,
 ]
 
 
-def create_api(admin_token: str) -> FastAPI:
+def create_api(
+    admin_token: str,
+    *,
+    upstreams: Mapping[str, UpstreamConfig] | None = None,
+    allow_first_user_setup: bool = False,
+) -> FastAPI:
+    """The API app; `allow_first_user_setup` lets the first visitor create the admin account (api/session.py)."""
     api = FastAPI(
         title="Glassgate API",
         version="1",
@@ -25,7 +59,13 @@ def create_api(admin_token: str) -> FastAPI:
         redoc_url=None,
     )
     api.state.admin_token = admin_token.encode()
+    api.state.upstreams = dict(upstreams or {})
+    api.state.allow_first_user_setup = allow_first_user_setup
+    api.state.passwords = Passwords()
+    api.state.sessions = Sessions()
+    api.state.login_throttle = LoginThrottle()
     install_problem_handlers(api)
+    api.include_router(session.router)  # signing in cannot require being signed in
     for router in AUTHENTICATED_ROUTERS:
         api.include_router(router, dependencies=[Depends(current_principal)])
     return api

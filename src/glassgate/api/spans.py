@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import asyncpg
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from glassgate.api.annotation_problems import invalid
+from glassgate.api.annotations import ScoreSummary
 from glassgate.api.problems import Problem
 from glassgate.api.state import pool_of
+from glassgate.storage import annotations as annotation_store
 from glassgate.storage import spans as span_store
 
 router = APIRouter(prefix="/api/v1/spans", tags=["spans"])
@@ -64,14 +68,18 @@ class GuardrailFinding(BaseModel):
     end: int
 
 
-class SpanDetail(SpanSummary):
+class ScoredSpan(SpanSummary):
+    scores: list[ScoreSummary] = Field(description="The span's annotations summed up per score config, by name.")
+
+
+class SpanDetail(ScoredSpan):
     findings: list[GuardrailFinding] = Field(description="Guardrail findings on this call, in scan order.")
     request_body: Any = Field(description="The request as JSON (or text when it was not JSON).")
     response_body: Any = Field(description="The response as JSON; a streamed answer assembled into one value.")
 
 
 class SpanPage(BaseModel):
-    data: list[SpanSummary]
+    data: list[ScoredSpan]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
@@ -97,7 +105,21 @@ async def list_spans(
     ] = None,
     since: Annotated[datetime | None, Query(description="Inclusive lower bound on started_at (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Exclusive upper bound on started_at (ISO 8601).")] = None,
+    score_config: Annotated[
+        str | None,
+        Query(description="Only spans annotated with this score config (its id or name), within the bounds below."),
+    ] = None,
+    score_min: Annotated[
+        float | None, Query(description="Inclusive; on the number (a category's value, 1/0 for booleans).")
+    ] = None,
+    score_max: Annotated[float | None, Query(description="Inclusive.")] = None,
+    score_label: Annotated[str | None, Query(description="Exactly this label, true/false, or text.")] = None,
 ) -> dict[str, Any]:
+    score = None
+    if score_config is not None:
+        score = annotation_store.ScoreFilter(score_config, score_min, score_max, score_label)
+    elif (score_min, score_max, score_label) != (None, None, None):
+        raise invalid("query", "score_config", "score_min, score_max and score_label need score_config")
     filters = span_store.SpanFilter(
         upstream=upstream,
         model=model,
@@ -111,17 +133,33 @@ async def list_spans(
         guardrail_category=guardrail_category,
         since=since,
         until=until,
+        score=score,
     )
     try:
         rows, next_cursor = await span_store.list_spans(pool_of(request), filters, limit, cursor)
     except span_store.BadCursor as exc:
         raise Problem(400, "Invalid cursor", str(exc)) from None
+    await _add_scores(pool_of(request), rows)
     return {"data": rows, "next_cursor": next_cursor}
 
 
 @router.get("/{span_id}", response_model=SpanDetail, summary="One span with its request and response")
 async def get_span(request: Request, span_id: str) -> dict[str, Any]:
-    row = await span_store.get_span(pool_of(request), span_id)
+    row = await span_detail(pool_of(request), span_id)
     if row is None:
         raise Problem(404, "Span not found", f"no span with id {span_id!r}")
     return row
+
+
+async def span_detail(pool: asyncpg.Pool, span_id: str) -> dict[str, Any] | None:
+    """One span with its bodies, findings and scores (a SpanDetail), or None."""
+    row = await span_store.get_span(pool, span_id)
+    if row is not None:
+        await _add_scores(pool, [row])
+    return row
+
+
+async def _add_scores(pool: asyncpg.Pool, rows: list[dict[str, Any]]) -> None:
+    summaries = await annotation_store.score_summaries(pool, [row["span_id"] for row in rows])
+    for row in rows:
+        row["scores"] = summaries.get(row["span_id"], [])

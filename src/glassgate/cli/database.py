@@ -14,12 +14,17 @@ _MIGRATION_TIMEOUT_S = 600
 
 
 def prepare_database(settings: Settings, *, migrate: bool = True) -> Settings:
-    """Start the embedded database if no URL is set, check it answers, migrate; return settings with the URL."""
+    """Start the embedded database if no URL is set, check it answers, migrate; return settings with the URL.
+
+    The returned settings also say whether first-visit setup is on, when the config left it open:
+    only Glassgate's own embedded database (a local install) allows it by default.
+    """
     url = settings.database_url or db.start_embedded(settings.data_dir)
     asyncio.run(db.check_connection(url))
     if migrate:
         migrate_in_child(url)
-    return settings.model_copy(update={"database_url": url})
+    first_user_setup = settings.database_url is None if settings.first_user_setup is None else settings.first_user_setup
+    return settings.model_copy(update={"database_url": url, "first_user_setup": first_user_setup})
 
 
 def migrate_in_child(url: str) -> None:

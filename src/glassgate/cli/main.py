@@ -13,6 +13,8 @@ import orjson
 import typer
 from rich.console import Console
 
+from glassgate.cli import demo as demo_cli
+from glassgate.cli import users as users_cli
 from glassgate.cli.database import prepare_database
 from glassgate.config import Settings, load_settings
 from glassgate.errors import GlassgateError
@@ -24,6 +26,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Database tasks.")
 keys_app = typer.Typer(no_args_is_help=True, help="Glassgate keys for clients of proxy-held upstreams.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_cli.app, name="users")
+app.command("demo")(demo_cli.demo)
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for logs and tests
 
 ConfigOption = Annotated[

@@ -17,6 +17,7 @@ import asyncpg
 import orjson
 
 from glassgate.storage import bodies, rollups, search
+from glassgate.storage.annotations import ScoreFilter, score_condition
 from glassgate.tracing.span import Span
 
 _COLUMNS = [
@@ -218,6 +219,7 @@ class SpanFilter:
     tags: tuple[str, ...] = ()  # spans carrying every one of these
     search: str | None = None  # words in the input or output preview; the last may be a prefix
     guardrail_category: str | None = None  # spans with a finding of this category
+    score: ScoreFilter | None = None  # spans annotated with a score config, within bounds
     since: datetime | None = None
     until: datetime | None = None
 
@@ -282,6 +284,8 @@ async def list_spans(
         return f"${len(params)}"
 
     clauses = _where(filters, bind)
+    if filters.score is not None:
+        clauses.append(await score_condition(pool, filters.score, bind))
     if cursor is not None:
         started_at, span_id = decode_cursor(cursor)
         clauses.append(f"(started_at, span_id) < ({bind(started_at)}, {bind(span_id)})")

@@ -4,7 +4,8 @@ Annotations point at a span by id and start time (the spans' partition key), not
 key: spans are partitioned and dropped by retention, and an annotation may outlive its span's
 partition. `source` tells a human's annotation from an LLM judge's or a code evaluator's.
 Queue items are unique per queue and span, so a span is never queued twice; a reviewer holds
-an item through a lock that expires, so an abandoned item goes back to the others.
+an item through a lock that expires, so an abandoned item goes back to the others. Items are
+handed out in the order they were added (`position`), a reviewer's assigned items first.
 
 Revision ID: 0008
 Revises: 0007
@@ -75,9 +76,19 @@ def upgrade() -> None:
         "completed_by text, "
         "completed_at timestamptz, "
         "created_at timestamptz NOT NULL DEFAULT now(), "
+        "position bigint GENERATED ALWAYS AS IDENTITY, "
         "PRIMARY KEY (queue_id, span_id))"
     )
-    op.execute("CREATE INDEX annotation_queue_items_next_idx ON annotation_queue_items (queue_id, status, created_at)")
+    op.execute("CREATE INDEX annotation_queue_items_status_idx ON annotation_queue_items (queue_id, status, position)")
+    # Claiming the next item: a reviewer's assigned items, then unassigned ones, each in order.
+    op.execute(
+        "CREATE INDEX annotation_queue_items_next_idx ON annotation_queue_items (queue_id, assigned_to, position) "
+        "WHERE status = 'pending'"
+    )
+    op.execute(
+        "CREATE INDEX annotation_queue_items_locked_idx ON annotation_queue_items (queue_id, locked_by) "
+        "WHERE status = 'pending' AND locked_by IS NOT NULL"
+    )
 
 
 def downgrade() -> None:

@@ -4,6 +4,8 @@ Item rows are never changed in place: each edit, addition or deletion makes a ne
 the dataset, and an item row is valid from the version that wrote it until the version that
 replaced or deleted it. Version N's items are the rows with valid_from <= N < valid_to, so an
 experiment that pins a version sees exactly what it saw then, without copying the dataset.
+Only `valid_to` is ever set on an existing row, once, when a later version replaces or deletes
+it. Writers take the dataset row's lock, so concurrent changes get consecutive versions.
 
 Revision ID: 0009
 Revises: 0008
@@ -52,7 +54,10 @@ def upgrade() -> None:
         "created_at timestamptz NOT NULL DEFAULT now(), "
         "PRIMARY KEY (item_id, valid_from))"
     )
-    op.execute("CREATE INDEX dataset_items_version_idx ON dataset_items (dataset_id, valid_from, valid_to)")
+    # Pages of a version walk the items in id order (ids sort by creation), filtering on validity.
+    op.execute(
+        "CREATE INDEX dataset_items_page_idx ON dataset_items (dataset_id, item_id, valid_from) INCLUDE (valid_to)"
+    )
     op.execute(
         "CREATE INDEX dataset_items_source_idx ON dataset_items (source_span_id) WHERE source_span_id IS NOT NULL"
     )

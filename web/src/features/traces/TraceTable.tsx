@@ -1,0 +1,195 @@
+import { useWindowVirtualizer } from "@tanstack/react-virtual";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { Link } from "react-router";
+
+import type { ListedSpan, ScoreSummary, SpanSummary } from "../../api/types";
+import { FlagBadges, StatusBadge } from "../../components/badges";
+import {
+  formatCost,
+  formatCostExact,
+  formatCount,
+  formatDuration,
+  formatTime,
+  formatTimestamp,
+} from "../../components/format";
+import { isTyping } from "../layout/shortcuts";
+import { spanName } from "./names";
+
+const ROW_HEIGHT = 34;
+
+interface Props {
+  rows: ListedSpan[];
+  fresh: ReadonlySet<string>;
+  linkState: unknown;
+  onOpen: (span: ListedSpan) => void;
+  onNearEnd: () => void;
+}
+
+export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd }: Props) {
+  const bodyRef = useRef<HTMLTableSectionElement>(null);
+  const [margin, setMargin] = useState(0);
+  const [selected, setSelected] = useState(-1);
+  // Where the rows start in the page: it moves when the filter bar above wraps or grows.
+  useLayoutEffect(() => {
+    const measure = () => {
+      const top = bodyRef.current?.getBoundingClientRect().top ?? 0;
+      setMargin(Math.round(top + window.scrollY));
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(document.body);
+    return () => observer.disconnect();
+  }, []);
+  const virtualizer = useWindowVirtualizer({
+    count: rows.length,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 15,
+    scrollMargin: margin,
+  });
+  const items = virtualizer.getVirtualItems();
+  const first = items[0];
+  const last = items[items.length - 1];
+  const paddingTop = first ? first.start - margin : 0;
+  const paddingBottom = last ? virtualizer.getTotalSize() - (last.end - margin) : 0;
+  const lastIndex = last?.index ?? -1;
+
+  useEffect(() => {
+    if (rows.length > 0 && lastIndex >= rows.length - 10) onNearEnd();
+  }, [lastIndex, rows.length, onNearEnd]);
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.metaKey || event.ctrlKey || event.altKey || isTyping(event.target) || rows.length === 0) return;
+      if (event.key === "j" || event.key === "k") {
+        event.preventDefault();
+        setSelected((current) => {
+          const next = event.key === "j" ? Math.min(current + 1, rows.length - 1) : Math.max(current - 1, 0);
+          virtualizer.scrollToIndex(next, { align: "auto" });
+          return next;
+        });
+      } else if (event.key === "Enter" && selected >= 0 && rows[selected]) {
+        event.preventDefault();
+        onOpen(rows[selected]);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [rows, selected, onOpen, virtualizer]);
+
+  return (
+    <table className="grid traces-table">
+      <colgroup>
+        <col style={{ width: 92 }} />
+        <col style={{ width: 78 }} />
+        <col style={{ width: 80 }} />
+        <col style={{ width: 128 }} />
+        <col />
+        <col style={{ width: 74 }} />
+        <col style={{ width: 66 }} />
+        <col style={{ width: 84 }} />
+        <col style={{ width: 96 }} />
+        <col style={{ width: 118 }} />
+        <col style={{ width: 88 }} />
+      </colgroup>
+      <thead>
+        <tr>
+          <th>Time</th>
+          <th>Status</th>
+          <th>Upstream</th>
+          <th>Model</th>
+          <th>Input</th>
+          <th className="num">Latency</th>
+          <th className="num">TTFT</th>
+          <th className="num" title="input → output tokens">Tokens</th>
+          <th className="num">Cost</th>
+          <th>Guardrails</th>
+          <th>Scores</th>
+        </tr>
+      </thead>
+      <tbody ref={bodyRef}>
+        {paddingTop > 0 ? (
+          <tr aria-hidden="true" style={{ height: paddingTop }}>
+            <td colSpan={11} />
+          </tr>
+        ) : null}
+        {items.map((item) => {
+          const span = rows[item.index]!;
+          const classes = [item.index === selected ? "selected" : "", fresh.has(span.span_id) ? "fresh" : ""];
+          return (
+            <tr
+              key={span.span_id}
+              data-testid="trace-row"
+              className={classes.join(" ")}
+              style={{ height: ROW_HEIGHT }}
+              onClick={(event) => {
+                if ((event.target as HTMLElement).closest("a")) return;
+                onOpen(span);
+              }}
+            >
+              <td title={formatTimestamp(span.started_at)}>
+                <Link to={`/ui/traces/${span.span_id}`} state={linkState}>
+                  {formatTime(span.started_at)}
+                </Link>
+              </td>
+              <td>
+                <StatusBadge status={span.status} httpStatus={span.http_status} />
+              </td>
+              <td className="ellipsis">{span.upstream ?? <span className="muted">{span.kind}</span>}</td>
+              <td className="ellipsis mono" title={modelTitle(span)}>
+                {span.model ?? span.response_model ?? "—"}
+              </td>
+              <td className="ellipsis preview" title={span.input_preview ?? undefined}>
+                {span.input_preview ??
+                  (span.kind === "llm" ? (span.error ?? "") : <span className="muted">{spanName(span)}</span>)}
+              </td>
+              <td className="num">{formatDuration(span.latency_ms)}</td>
+              <td className="num">{span.streamed ? formatDuration(span.ttft_ms) : <span className="muted">—</span>}</td>
+              <td className="num" title={tokenTitle(span)}>
+                {span.input_tokens === null && span.output_tokens === null
+                  ? "—"
+                  : `${formatCount(span.input_tokens)} → ${formatCount(span.output_tokens)}`}
+                {span.usage_estimated ? <span className="muted" title="estimated"> ~</span> : null}
+              </td>
+              <td className="num" title={span.cost_usd === null ? (span.cost_status ?? undefined) : formatCostExact(span.cost_usd)}>
+                {span.cost_status === "unpriced" ? <span className="muted">unpriced</span> : formatCost(span.cost_usd)}
+              </td>
+              <td>
+                <FlagBadges categories={span.guardrail_categories} max={2} />
+              </td>
+              <td className="ellipsis" title={span.scores.map(scoreText).join("\n")}>
+                {span.scores.length ? span.scores.map(scoreText).join(", ") : <span className="muted">—</span>}
+              </td>
+            </tr>
+          );
+        })}
+        {paddingBottom > 0 ? (
+          <tr aria-hidden="true" style={{ height: paddingBottom }}>
+            <td colSpan={11} />
+          </tr>
+        ) : null}
+      </tbody>
+    </table>
+  );
+}
+
+function modelTitle(span: SpanSummary): string {
+  if (span.model && span.response_model && span.model !== span.response_model) {
+    return `requested ${span.model}, served by ${span.response_model}`;
+  }
+  return span.model ?? "";
+}
+
+function tokenTitle(span: SpanSummary): string {
+  const parts = [`input ${span.input_tokens ?? "—"}`, `output ${span.output_tokens ?? "—"}`];
+  if (span.cached_tokens) parts.push(`cache read ${span.cached_tokens}`);
+  if (span.cache_write_tokens) parts.push(`cache write ${span.cache_write_tokens}`);
+  if (span.reasoning_tokens) parts.push(`reasoning ${span.reasoning_tokens}`);
+  if (span.usage_estimated) parts.push("estimated with tiktoken");
+  return parts.join(", ");
+}
+
+function scoreText(score: ScoreSummary): string {
+  const value = score.kind === "numeric" ? (score.avg ?? score.value) : score.label;
+  const shown = typeof value === "number" ? String(Math.round(value * 100) / 100) : (value ?? "—");
+  return `${score.name}: ${shown}`;
+}
