@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,10 +34,22 @@ class Glassgate:
         return self.child.log_path.read_text(errors="replace")
 
 
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
 def log_problems(log_text: str) -> list[str]:
-    """ERROR lines and tracebacks in a Glassgate log (the first ten)."""
-    lines = [line for line in log_text.splitlines() if " ERROR " in line or line.startswith("Traceback")]
-    return lines[:10]
+    """ERROR lines in a Glassgate log (the first ten), each with the traceback under it, so a
+    failing run says where the error came from."""
+    problems: list[str] = []
+    lines = log_text.splitlines()
+    for number, line in enumerate(lines):
+        if " ERROR " not in line:
+            continue
+        following = itertools.takewhile(lambda text: not _TIMESTAMP.match(text), lines[number + 1 : number + 40])
+        problems.append("\n".join([line, *following]))
+        if len(problems) == 10:
+            break
+    return problems
 
 
 @dataclass
