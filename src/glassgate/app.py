@@ -8,7 +8,7 @@
     /{upstream}/{rest}       data plane: Forwarder → upstream, exchange → SpanWriter → PostgreSQL
 
 Daemons started by the lifespan: the database pool, partition maintenance, the span writer,
-the upstream clients.
+the upstream clients, the embedding worker (embeddings/worker.py: vectors for new spans).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from glassgate.api.app import create_api
 from glassgate.api.otlp_receiver import OtlpReceiver
 from glassgate.asgi import Receive, Scope, Send, send_json, send_response
 from glassgate.config import RESERVED_SEGMENTS, Settings
+from glassgate.embeddings import embedder_for
+from glassgate.embeddings.worker import EmbeddingWorker
+from glassgate.evals.jobs import Worker, evaluation_worker
 from glassgate.guardrails.engine import GuardrailEngine
 from glassgate.guardrails.policy import DEFAULT_POLICIES
 from glassgate.local_secrets import resolve_admin_token, resolve_secret_key
@@ -83,6 +86,10 @@ class Glassgate:
             self.upstreams, self.writer, authenticator, settings.proxy, settings.tracing, self.guardrails
         )
         self.maintainer: Maintainer | None = None
+        self.embedder = embedder_for(settings)  # None when embeddings are off
+        self.api.state.embedder = self.embedder
+        self.embedding_worker: EmbeddingWorker | None = None
+        self.eval_worker: Worker | None = None
         self._preload: asyncio.Future[None] | None = None
         self.ready = False
 
@@ -173,12 +180,30 @@ class Glassgate:
         self.maintainer = Maintainer(pool, self.settings.tracing.retention_days)
         self.maintainer.start()
         self.writer.start()
+        if self.embedder is not None:
+            embeddings = self.settings.embeddings
+            self.embedding_worker = EmbeddingWorker(
+                pool,
+                self.embedder,
+                batch_size=embeddings.batch_size,
+                interval_s=embeddings.interval_s,
+                max_per_s=embeddings.max_per_s,
+            )
+            self.embedding_worker.start()
+        if self.settings.evals.worker:
+            self.eval_worker = evaluation_worker(pool, self.settings)
+            self.eval_worker.start()
         if self.exporter is not None:
             self.exporter.start()
         self.ready = True
 
     async def shutdown(self) -> None:
         self.ready = False
+        if self.embedding_worker is not None:
+            await self.embedding_worker.stop()
+        if self.eval_worker is not None:
+            await self.eval_worker.stop()  # before the writer: its judges' spans are still written
+        await self.forwarder.close()  # remote flag checks still running add their findings first
         await self.writer.stop()
         if self.maintainer is not None:
             await self.maintainer.stop()

@@ -253,11 +253,43 @@ def otlp_from_environment(environ: Mapping[str, str]) -> OtlpSettings:
 GuardrailAction = Literal["block", "redact", "flag"]
 
 
+class GuardrailProvider(_Frozen):
+    """A remote service a policy's remote detector asks (glassgate/guard_providers); each type reads its own fields."""
+
+    type: str = Field(description="azure_content_safety | bedrock_guardrail | llm_judge; also listed in `detectors`.")
+    endpoint: str | None = Field(
+        default=None,
+        description=(
+            "azure_content_safety: https://{resource}.cognitiveservices.azure.com; "
+            "bedrock_guardrail: in place of https://bedrock-runtime.{region}.amazonaws.com."
+        ),
+    )
+    key: SecretStr | None = Field(
+        default=None,
+        description="azure_content_safety: its key; llm_judge: the vendor key, for a passthrough upstream.",
+    )
+    region: str | None = Field(default=None, description="bedrock_guardrail: the AWS region (default AWS credentials).")
+    guardrail_id: str | None = Field(default=None, description="bedrock_guardrail: the guardrail's id or ARN.")
+    guardrail_version: str | None = Field(default=None, description="bedrock_guardrail: a version number or DRAFT.")
+    upstream: str | None = Field(default=None, description="llm_judge: an openai, azure or anthropic upstream.")
+    model: str | None = Field(default=None, description="llm_judge: the judge model (Azure: the deployment).")
+    api_version: str | None = Field(default=None, description="llm_judge on azure: the api-version (2024-10-21).")
+    timeout_ms: int = Field(
+        default=1500, gt=0, le=60_000, description="One check, connecting included; past it, on_error decides."
+    )
+
+
 class GuardrailPolicy(_Frozen):
     """One policy: which detectors run on which text, where, and what a finding does."""
 
     name: str = Field(min_length=1, description="Unique; named in block messages and on findings.")
-    detectors: list[str] = Field(min_length=1, description="pii, secrets, toxicity, profanity, injection, regex")
+    detectors: list[str] = Field(
+        min_length=1,
+        description=(
+            "pii, secrets, toxicity, profanity, injection, regex, presidio (optional package); "
+            "remote (with `provider`): azure_content_safety, bedrock_guardrail, llm_judge"
+        ),
+    )
     phases: list[Literal["input", "output"]] = Field(default=["input"])
     action: GuardrailAction = "flag"
     upstreams: list[str] | None = Field(default=None, description="Only calls to these upstreams (default: all).")
@@ -270,15 +302,111 @@ class GuardrailPolicy(_Frozen):
     extra_words: list[str] | None = Field(default=None, description="For `profanity`: words added to its list.")
     allowed_words: list[str] | None = Field(default=None, description="For `profanity`: words never reported.")
     on_error: Literal["open", "closed"] = Field(
-        default="open", description="A detector that fails: open forwards the call, closed blocks it."
+        default="open",
+        description="A detector that fails (a remote one: times out, errs): open forwards the call, closed blocks it.",
     )
+    provider: GuardrailProvider | None = Field(default=None, description="The remote detector's service, if any.")
 
     @model_validator(mode="after")
     def _buildable(self) -> GuardrailPolicy:
-        from glassgate.guardrails.policy import build_detectors  # the detectors validate their own options
+        # The detectors and remote providers validate their own options.
+        from glassgate.guard_providers import check_policy
+        from glassgate.guardrails.policy import build_detectors
 
+        check_policy(self)
         build_detectors(self)
         return self
+
+
+class EmbeddingSettings(_Frozen):
+    """Prompt embeddings for "find similar" and the map (stored 256-d in pgvector; see glassgate/embeddings)."""
+
+    enabled: bool = Field(default=True, description="Embed new spans in the background; off: no worker, no search.")
+    embedder: str = Field(
+        default="hashed",
+        description=(
+            "`hashed` (default, offline, no model): a lexical embedding of words and word pairs; it finds prompts "
+            "with similar WORDING, not similar meaning. `upstream`: a real embeddings model, called through "
+            "Glassgate's own proxy port (traced, tagged glassgate-internal,embeddings). Plugins add more names, "
+            "checked when the app is built (glassgate.embeddings registers them)."
+        ),
+    )
+    upstream: str | None = Field(default=None, description="For `upstream`: a configured openai or azure upstream.")
+    model: str = Field(default="text-embedding-3-small", description="For `upstream`: the model (Azure: deployment).")
+    dimensions: int | None = Field(
+        default=256,
+        gt=0,
+        le=256,
+        description=(
+            "For `upstream`: sent as `dimensions` (text-embedding-3 models shorten server-side); null for models "
+            "that refuse it. Stored vectors are always 256-d: longer answers are cut and re-normalised (right for "
+            "text-embedding-3, lossy for others), shorter ones padded with zeros (cosine unchanged)."
+        ),
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "For `upstream`: a Glassgate key when the upstream holds its own credential (static, Entra), "
+            "or the vendor's key when it is passthrough."
+        ),
+    )
+    api_version: str = Field(default="2024-10-21", description="For an azure upstream: the api-version query value.")
+    batch_size: int = Field(default=64, gt=0, le=2048, description="Texts per embeddings call and per stored batch.")
+    interval_s: float = Field(default=5.0, gt=0, description="Seconds between looks for spans without an embedding.")
+    max_per_s: float = Field(
+        default=50.0,
+        gt=0,
+        description=(
+            "At most this many spans embedded per second: the worker's CPU (and an upstream's bill) stays a small, "
+            "fixed share under any traffic; a backlog is caught up when traffic is lower."
+        ),
+    )
+    timeout_s: float = Field(default=30.0, gt=0, description="For `upstream`: one embeddings call, retries aside.")
+
+
+class JudgeSettings(_Frozen):
+    """The model LLM judges ask, called through Glassgate's own proxy (traced, tagged glassgate-eval)."""
+
+    upstream: str = Field(description="A configured openai, azure or anthropic upstream.")
+    model: str = Field(description="The judge model (Azure: the deployment).")
+    api_version: str = Field(default="2024-10-21", description="For an azure upstream: the api-version query value.")
+    max_tokens: int = Field(default=1024, gt=0, description="The judge's answer limit (explanation and label).")
+
+
+class EvalSettings(_Frozen):
+    """Evaluation workers: online rules and experiments (see glassgate/evals)."""
+
+    worker: bool = Field(
+        default=True,
+        description="Run an evaluation worker in the serving process; `glassgate worker` runs more on other hosts.",
+    )
+    concurrency: int = Field(
+        default=16, gt=0, le=1000, description="Jobs one worker runs at once (an experiment's own limit spans workers)."
+    )
+    judge: JudgeSettings | None = Field(
+        default=None, description="The default judge of LLM evaluators (an evaluator may name its own)."
+    )
+    proxy_url: str | None = Field(
+        default=None,
+        description="Where workers reach Glassgate's proxy for judge and target calls; absent: this host's own port.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Sent with judge and experiment calls: a Glassgate key when the upstream holds its own credential, "
+            "or the vendor's key when it is passthrough."
+        ),
+    )
+    api_keys: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Per upstream name, in place of api_key for calls to that upstream."
+    )
+    timeout_s: float = Field(default=120.0, gt=0, description="One judge or target call, retries aside.")
+    lease_s: float = Field(
+        default=60.0, ge=1, description="A claimed job's lease, renewed while it runs; a dead worker's job waits this."
+    )
+    poll_interval_s: float = Field(default=0.5, gt=0, description="Seconds between looks for jobs when idle.")
+    rule_scan_interval_s: float = Field(default=5.0, gt=0, description="Seconds between looks for spans rules score.")
+    max_attempts: int = Field(default=5, gt=0, description="Tries of one job (judge or database unreachable).")
 
 
 class Settings(BaseSettings):
@@ -304,6 +432,10 @@ class Settings(BaseSettings):
     guardrails: list[GuardrailPolicy] | None = Field(
         default=None, description="Absent: the default policy (flag PII, secrets and prompt injection in requests)."
     )
+    embeddings: EmbeddingSettings = Field(
+        default_factory=EmbeddingSettings, description="Prompt embeddings: similar spans and the map of prompts."
+    )
+    evals: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation workers and the judge.")
     first_user_setup: bool | None = Field(
         default=None,
         description=(
@@ -321,6 +453,50 @@ class Settings(BaseSettings):
         if duplicated:
             raise ValueError(f"guardrail policy names must be unique: {', '.join(duplicated)}")
         return value
+
+    @model_validator(mode="after")
+    def _embeddings_upstream(self) -> Settings:
+        embeddings = self.embeddings
+        if embeddings.enabled and embeddings.embedder == "upstream":
+            upstream = self.upstreams.get(embeddings.upstream or "")
+            if upstream is None:
+                known = ", ".join(sorted(self.upstreams)) or "none"
+                raise ValueError(f"embeddings.upstream: {embeddings.upstream!r} is not a configured upstream ({known})")
+            if upstream.vendor not in ("openai", "azure"):
+                raise ValueError(
+                    f"embeddings.upstream: {embeddings.upstream!r} is a {upstream.vendor} upstream; "
+                    "embeddings need an openai or azure one"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _judge_upstream(self) -> Settings:
+        judge = self.evals.judge
+        if judge is not None:
+            upstream = self.upstreams.get(judge.upstream)
+            if upstream is None:
+                known = ", ".join(sorted(self.upstreams)) or "none"
+                raise ValueError(f"evals.judge.upstream: {judge.upstream!r} is not a configured upstream ({known})")
+            if upstream.vendor == "bedrock":
+                raise ValueError("evals.judge.upstream: judges are called in the openai, azure or anthropic format")
+        return self
+
+    @model_validator(mode="after")
+    def _guardrail_judge_upstreams(self) -> Settings:
+        for index, policy in enumerate(self.guardrails or []):
+            provider = policy.provider
+            if provider is None or provider.type != "llm_judge":
+                continue
+            where = f"guardrails.{index}.provider"
+            upstream = self.upstreams.get(provider.upstream or "")
+            if upstream is None:
+                known = ", ".join(sorted(self.upstreams)) or "none"
+                raise ValueError(f"{where}.upstream: {provider.upstream!r} is not a configured upstream ({known})")
+            if upstream.vendor == "bedrock":
+                raise ValueError(f"{where}.upstream: the judge is called in the openai, azure or anthropic format")
+            if isinstance(upstream.auth, PassthroughAuth) and provider.key is None:
+                raise ValueError(f"{where}.key: upstream {provider.upstream!r} is passthrough: the judge needs a key")
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -10,10 +10,13 @@ from glassgate.api import (
     annotation_queues,
     conversation,
     datasets,
+    evals,
     keys,
     projects,
     score_configs,
     session,
+    sessions,
+    similar,
     spans,
     stats,
     traces,
@@ -41,6 +44,9 @@ AUTHENTICATED_ROUTERS: list[APIRouter] = [
     annotation_queues.router,
     conversation.router,
     datasets.router,
+    sessions.router,
+    similar.router,
+    evals.router,
 ]
 
 

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from glassgate.cli import demo as demo_cli
+from glassgate.cli import evals as evals_cli
 from glassgate.cli import users as users_cli
 from glassgate.cli.database import prepare_database
 from glassgate.config import Settings, load_settings
@@ -28,6 +29,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_cli.app, name="users")
 app.command("demo")(demo_cli.demo)
+app.add_typer(evals_cli.app, name="eval")
+app.command("worker")(evals_cli.worker)
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for logs and tests
 
 ConfigOption = Annotated[

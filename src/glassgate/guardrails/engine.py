@@ -85,6 +85,9 @@ class GuardrailEngine:
 
     def __init__(self, policies: Sequence[GuardrailPolicy]) -> None:
         compiled = [CompiledPolicy.of(policy) for policy in policies]
+        # Policies with a remote detector: their local detectors run here like any others', and
+        # glassgate.proxy.remote_guard asks their provider.
+        self.remote = [(config, built) for config, built in zip(policies, compiled, strict=True) if config.provider]
         requests = [policy for policy in compiled if "input" in policy.phases]
         self._inline = [policy for policy in requests if policy.action in ("block", "redact")]
         self._flag = [policy for policy in requests if policy.action == "flag"]

@@ -23,7 +23,7 @@ def _options(policy: GuardrailPolicy, detector: str) -> Mapping[str, Any]:
 
 
 def build_detectors(policy: GuardrailPolicy) -> list[Detector]:
-    """The policy's detectors; ValueError naming what is wrong (unknown detector, bad regex…)."""
+    """The policy's local detectors; ValueError naming what is wrong (unknown detector, bad regex…)."""
     if "regex" in policy.detectors and not (policy.patterns or policy.deny):
         raise ValueError(f"policy {policy.name!r}: the regex detector needs `patterns` or `deny`")
     if (policy.patterns or policy.deny) and "regex" not in policy.detectors:
@@ -31,7 +31,10 @@ def build_detectors(policy: GuardrailPolicy) -> list[Detector]:
     if (policy.extra_words or policy.allowed_words) and "profanity" not in policy.detectors:
         raise ValueError(f"policy {policy.name!r}: `extra_words` and `allowed_words` need the profanity detector")
     built = []
+    remote = policy.provider.type if policy.provider is not None else None
     for name in policy.detectors:
+        if name == remote:
+            continue  # asked over the network by glassgate.proxy.remote_guard, not here
         try:
             built.append(create(name, _options(policy, name)))
         except (KeyError, ValueError) as exc:

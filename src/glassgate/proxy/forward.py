@@ -24,6 +24,7 @@ from glassgate.proxy.client_auth import ClientAuthenticator, Refusal, resign
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.headers import relayed_response_headers, split_request_headers
 from glassgate.proxy.http1 import UpstreamResponse
+from glassgate.proxy.remote_guard import RemoteGuard
 from glassgate.proxy.routes import Route
 from glassgate.proxy.stream_usage import UsageStripper, with_stream_usage
 from glassgate.proxy.upstream import Upstream, UpstreamPool
@@ -54,6 +55,7 @@ class Forwarder:
     ) -> None:
         self._pool = pool
         self._guardrails = guardrails
+        self._remote = RemoteGuard.of(guardrails, pool)  # None unless a policy asks a remote provider
         self._sink = sink
         self._auth = auth
         self._max_body = proxy.max_body_bytes
@@ -82,7 +84,9 @@ class Forwarder:
         finally:
             if exchange.ended_at is None:
                 exchange.ended_at = time.perf_counter() - t0
-            self._sink.submit(exchange)
+            # Flag policies with a remote provider check the call first, off the client's time.
+            if self._remote is None or not self._remote.defer(exchange, self._sink.submit):
+                self._sink.submit(exchange)
 
     async def _forward(
         self,
@@ -245,6 +249,9 @@ class Forwarder:
         content_type = response.header("content-type")
         streaming = content_type is not None and content_type.startswith(_STREAM_TYPES)
         encoding = response.header("content-encoding")
+        if streaming and self._remote is not None and self._remote.skip_stream(guard):
+            await self._relay(response, send, receive, exchange, t0, span_header)
+            return
         stream_guard = stream_guard_for(exchange.vendor, exchange.path, guard) if streaming else None
         readable = encoding in (None, "identity") and (stream_guard is not None or not streaming)
         if not readable:
@@ -331,6 +338,8 @@ class Forwarder:
             return
         raw = b"".join(pieces)
         verdict = guard.check_body(exchange.vendor, exchange.path, raw)
+        if self._remote is not None:
+            verdict = await self._remote.check_answer(exchange, guard, verdict)
         exchange.ended_at = time.perf_counter() - t0
         if verdict.action == "block":
             exchange.outcome = Outcome.ANSWER_BLOCKED
@@ -378,6 +387,8 @@ class Forwarder:
         """Block or redact per the policies; the headers to forward with, or None when refused."""
         assert self._guardrails is not None
         verdict = self._guardrails.check_exchange("inline", exchange)
+        if self._remote is not None:
+            verdict = await self._remote.check_request(exchange, verdict)
         exchange.findings, exchange.guardrail_notes = verdict.findings, [*verdict.skipped, *verdict.failures]
         if verdict.action == "forward":
             return admitted
@@ -392,6 +403,11 @@ class Forwarder:
             await self._refuse(send, upstream, exchange, resigned.status, resigned.message, resigned.code, span_header)
             return None
         return resigned
+
+    async def close(self) -> None:
+        """Finish the remote flag checks under way and close their connections (at shutdown)."""
+        if self._remote is not None:
+            await self._remote.close()
 
     async def _refuse(
         self,

@@ -20,7 +20,7 @@ from glassgate.storage import rollups
 
 log = logging.getLogger(__name__)
 
-PARTITIONED_TABLES = ("spans", "span_bodies", "guardrail_findings")
+PARTITIONED_TABLES = ("spans", "span_bodies", "guardrail_findings", "span_embeddings")
 MONTHS_AHEAD = 2
 # Any constant, the same in every replica: one maintainer at a time.
 _MAINTENANCE_LOCK_KEY = 0x676C61737370  # "glassp"

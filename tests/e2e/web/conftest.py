@@ -140,7 +140,9 @@ def wait_for_spans(process: GlassgateProcess, count: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_database: str) -> Iterator[Seeded]:
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_database: str
+) -> Iterator[Seeded]:
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
@@ -150,7 +152,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template
     from tests.harness import create_database
 
     workdir = tmp_path_factory.mktemp("web")
-    database_url = create_database(postgres_url, "web_e2e", template=template_database)
+    # One Glassgate, and database, per test module.
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    database_url = create_database(postgres_url, f"web_e2e_{module}", template=template_database)
     vendor = ServerThread(FakeVendor().app()).start()
     config = openai_config(
         workdir / "data",
@@ -195,6 +199,13 @@ class Session:
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+@pytest.fixture(scope="session")
+def fresh_screenshots() -> None:
+    """Screenshots of this run only: the folder is emptied once, before the first browser test."""
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
@@ -204,11 +215,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def session(seeded: Seeded, browser: Browser) -> Iterator[Session]:
+def session(seeded: Seeded, browser: Browser, fresh_screenshots: None) -> Iterator[Session]:
     """A browser tab whose first visit creates the admin account through the setup form."""
-    if SCREENSHOTS.exists():
-        shutil.rmtree(SCREENSHOTS)
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     console = Console()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from glassgate.storage import db
+from glassgate.storage import db, embeddings
 from glassgate.storage.bodies import unpack
 from glassgate.storage.partitions import drop_expired, ensure_months, existing_months, maintain
 from glassgate.storage.spans import insert_spans
@@ -50,10 +50,17 @@ async def test_a_span_without_its_month_lands_in_default_and_moves_when_the_mont
     await insert_spans(pool, [make_span(1, started_at=old), make_span(2, started_at=old + timedelta(days=1))])
     assert await partition_of(pool, f"{1:016x}") == "spans_default"
     async with pool.acquire() as connection:
+        keys = [(old, f"{1:016x}"), (old + timedelta(days=1), f"{2:016x}")]
+        await embeddings.store(connection, "hashed-v1", keys, [[1.0] + [0.0] * 255] * 2)
         await ensure_months(connection, [old])
     assert await partition_of(pool, f"{1:016x}") == "spans_p2019_05"
     assert await pool.fetchval("SELECT count(*) FROM spans") == 2
     assert await pool.fetchval("SELECT count(*) FROM span_bodies_p2019_05") == 2, "bodies moved with their spans"
+    assert await pool.fetchval("SELECT count(*) FROM span_embeddings_p2019_05") == 2, "embeddings too"
+    index = await pool.fetchval(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'span_embeddings_p2019_05' AND indexdef LIKE '%hnsw%'"
+    )
+    assert index is not None, "the moved partition got its HNSW index when attached"
     await insert_spans(pool, [make_span(1, started_at=old)])
     assert await pool.fetchval("SELECT count(*) FROM spans") == 2, "the moved table still rejects duplicates"
 
@@ -70,12 +77,15 @@ async def test_retention_drops_whole_months_past_the_horizon(pool: asyncpg.Pool)
     ]
     await insert_spans(pool, spans)
     async with pool.acquire() as connection:
+        keys = [(span.started_at, span.span_id) for span in spans]
+        await embeddings.store(connection, "hashed-v1", keys, [[1.0] + [0.0] * 255] * len(keys))
         dropped = await drop_expired(connection, retention_days=45, now=NOW)  # horizon: 2026-10-13
-    assert set(dropped) == {
-        f"{table}_p2026_{month:02d}" for table in ("spans", "span_bodies", "guardrail_findings") for month in (8, 9)
-    }
+    tables = ("spans", "span_bodies", "guardrail_findings", "span_embeddings")
+    assert set(dropped) == {f"{table}_p2026_{month:02d}" for table in tables for month in (8, 9)}
     remaining = {row[0] for row in await pool.fetch("SELECT span_id FROM spans")}
     assert remaining == {f"{3:016x}", f"{4:016x}"}, "October straddles the horizon, so it stays whole"
+    embedded = {row[0] for row in await pool.fetch("SELECT span_id FROM span_embeddings")}
+    assert embedded == remaining, "embeddings go with their spans"
     oldest = await pool.fetchval("SELECT min(bucket) FROM rollups_minute")
     assert oldest >= NOW - timedelta(days=45), "rollups past the horizon go too"
     assert await pool.fetchval("SELECT count(*) FROM span_bodies_default") == 0

@@ -1,15 +1,25 @@
+/** One entry of a problem's `errors`: a request field (422) or a line of an imported file. */
+export interface FieldError {
+  field: string | null;
+  message: string;
+  /** 1-based line of an imported file. */
+  line?: number;
+}
+
 /** A failed API call, carrying the problem+json `detail` the server sent (RFC 9457). */
 export class ProblemError extends Error {
   readonly status: number;
   readonly title: string;
   readonly detail: string;
+  readonly errors: readonly FieldError[];
 
-  constructor(status: number, title: string, detail: string) {
+  constructor(status: number, title: string, detail: string, errors: readonly FieldError[] = []) {
     super(detail ? `${title}: ${detail}` : title);
     this.name = "ProblemError";
     this.status = status;
     this.title = title;
     this.detail = detail;
+    this.errors = errors;
   }
 
   /** Build from whatever the server answered: problem+json, FastAPI's `{detail}`, or text. */
@@ -19,7 +29,7 @@ export class ProblemError extends Error {
       const record = body as Record<string, unknown>;
       const title = typeof record.title === "string" ? record.title : fallbackTitle;
       const detail = describeDetail(record.detail);
-      return new ProblemError(status, title, detail);
+      return new ProblemError(status, title, detail, fieldErrors(record.errors));
     }
     if (typeof body === "string" && body.trim()) {
       return new ProblemError(status, fallbackTitle, body.trim().slice(0, 500));
@@ -43,6 +53,22 @@ function describeDetail(detail: unknown): string {
       .join("; ");
   }
   return detail === undefined || detail === null ? "" : JSON.stringify(detail);
+}
+
+/** The problem's `errors` list, keeping only well-formed entries. */
+export function fieldErrors(errors: unknown): FieldError[] {
+  if (!Array.isArray(errors)) return [];
+  const found: FieldError[] = [];
+  for (const entry of errors) {
+    if (!entry || typeof entry !== "object") continue;
+    const record = entry as Record<string, unknown>;
+    if (typeof record.message !== "string") continue;
+    const field = typeof record.field === "string" ? record.field : null;
+    const error: FieldError = { field, message: record.message };
+    if (typeof record.line === "number") error.line = record.line;
+    found.push(error);
+  }
+  return found;
 }
 
 export function networkProblem(cause: unknown): ProblemError {

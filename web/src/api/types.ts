@@ -27,3 +27,45 @@ export type Conversation = Schemas["Conversation"];
 // Derived from Conversation rather than named, so renames of the parts' schemas do not matter here.
 export type ConversationMessage = Conversation["messages"][number] | Conversation["output"][number];
 export type ConversationPart = ConversationMessage["parts"][number];
+
+export type ScoreConfig = Schemas["ScoreConfig"];
+export type ScoreConfigCreate = Schemas["ScoreConfigCreate"];
+export type ScoreKind = ScoreConfig["kind"];
+export type Annotation = Schemas["Annotation"];
+export type AnnotationQueue = Schemas["AnnotationQueue"];
+export type QueueProgress = Schemas["QueueProgress"];
+export type QueueItem = Schemas["QueueItem"];
+export type ClaimedItem = Schemas["ClaimedItem"];
+
+export type Dataset = Schemas["Dataset"];
+export type DatasetItem = Schemas["DatasetItem"];
+export type DatasetVersion = Schemas["DatasetVersion"];
+/** An item to add: what `POST /datasets/item-drafts` drafts from spans. */
+export type ItemDraft = Schemas["ItemIn"];
+export type ImportLineError = Schemas["ImportLineError"];
+
+export type SessionSummary = Schemas["SessionSummary"];
+export type SessionPage = Schemas["SessionPage"];
+
+export type SimilarSpan = Schemas["SimilarSpan"];
+export type SimilarSpans = Schemas["SimilarSpans"];
+export type EmbeddingMap = Schemas["EmbeddingMap"];
+export type MapPoint = Schemas["MapPoint"];
+export type MapCluster = Schemas["MapCluster"];
+export type EmbeddingStatus = Schemas["EmbeddingStatus"];
+
+export type Evaluator = Schemas["Evaluator"];
+export type EvaluatorIn = Schemas["EvaluatorIn"];
+export type EvalRule = Schemas["Rule"];
+export type EvalRuleIn = Schemas["RuleIn"];
+export type SpanFilter = Schemas["SpanFilter"];
+export type Experiment = Schemas["Experiment"];
+export type ExperimentIn = Schemas["ExperimentIn"];
+export type EvalRun = Schemas["Run"];
+export type RunSummary = Schemas["RunSummary"];
+export type EvaluatorTotals = Schemas["EvaluatorTotals"];
+export type RunResult = Schemas["RunResult"];
+export type ItemScore = Schemas["ItemScore"];
+export type Comparison = Schemas["Comparison"];
+export type ComparedItem = Schemas["ComparedItem"];
+export type Agreement = Schemas["Agreement"];

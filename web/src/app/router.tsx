@@ -3,7 +3,7 @@ import { createBrowserRouter, Navigate } from "react-router";
 import { RequireAuth } from "../features/auth/RequireAuth";
 import { SignInPage } from "../features/auth/SignInPage";
 import { Layout } from "../features/layout/Layout";
-import { ComingSoon, NotFound } from "../features/placeholders/ComingSoon";
+import { NotFound } from "../features/placeholders/NotFound";
 import { TracesPage } from "../features/traces/TracesPage";
 
 // The trace list is the landing page and is in the main bundle; the other pages load on demand.
@@ -38,19 +38,35 @@ export const router = createBrowserRouter([
       },
       {
         path: "annotation",
-        element: (
-          <ComingSoon title="Annotation">
-            <p>Score calls by hand, in queues shared by your team. Until then, open a trace to review it.</p>
-          </ComingSoon>
-        ),
+        lazy: () => import("../features/annotation/AnnotationPage").then((m) => ({ Component: m.AnnotationPage })),
+      },
+      {
+        path: "annotation/queues/:queueId",
+        lazy: () => import("../features/annotation/ReviewPage").then((m) => ({ Component: m.ReviewPage })),
       },
       {
         path: "datasets",
-        element: (
-          <ComingSoon title="Datasets">
-            <p>Collect calls into versioned datasets and run experiments on them.</p>
-          </ComingSoon>
-        ),
+        lazy: () => import("../features/datasets/DatasetsPage").then((m) => ({ Component: m.DatasetsPage })),
+      },
+      {
+        path: "datasets/:datasetId",
+        lazy: () => import("../features/datasets/DatasetPage").then((m) => ({ Component: m.DatasetPage })),
+      },
+      {
+        path: "map",
+        lazy: () => import("../features/map/MapPage").then((m) => ({ Component: m.MapPage })),
+      },
+      {
+        path: "evals",
+        lazy: () => import("../features/evals/EvalsPage").then((m) => ({ Component: m.EvalsPage })),
+      },
+      {
+        path: "evals/experiments/:experimentId",
+        lazy: () => import("../features/evals/ExperimentPage").then((m) => ({ Component: m.ExperimentPage })),
+      },
+      {
+        path: "evals/compare",
+        lazy: () => import("../features/evals/ComparePage").then((m) => ({ Component: m.ComparePage })),
       },
       {
         path: "settings",

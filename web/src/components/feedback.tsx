@@ -22,7 +22,19 @@ export function ErrorBox({ error, action, signedIn = true }: { error: unknown; a
         {title}
         {problem && problem.status > 0 ? <span className="muted"> ({problem.status})</span> : null}
       </strong>
-      {detail ? <p>{detail}</p> : null}
+      {problem?.errors.length ? (
+        <ul className="problem-errors">
+          {problem.errors.map((entry, index) => (
+            <li key={index}>
+              {entry.line !== undefined ? <span className="mono">line {entry.line} </span> : null}
+              {entry.field ? <span className="mono">{entry.field}: </span> : null}
+              {entry.message}
+            </li>
+          ))}
+        </ul>
+      ) : detail ? (
+        <p>{detail}</p>
+      ) : null}
       {problem?.status === 401 && signedIn ? <p>Your session may have ended: sign in again.</p> : null}
       {action}
     </div>

@@ -8,6 +8,7 @@ import {
   formatDuration,
   formatRelative,
   formatTime,
+  plural,
 } from "./format";
 
 describe("format", () => {
@@ -39,6 +40,12 @@ describe("format", () => {
     expect(formatCount(2_500_000)).toBe("2.50M");
     expect(formatBytes(512)).toBe("512 B");
     expect(formatBytes(5 * 1024 * 1024)).toBe("5.0 MB");
+  });
+
+  it("counts things in words", () => {
+    expect(plural(1, "item")).toBe("1 item");
+    expect(plural(0, "session")).toBe("0 sessions");
+    expect(plural(1234, "call")).toBe("1,234 calls");
   });
 
   it("times are short for today", () => {

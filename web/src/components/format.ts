@@ -76,3 +76,8 @@ export function formatRelative(iso: string, now: number = Date.now()): string {
   if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ago`;
   return `${Math.floor(seconds / 86_400)}d ago`;
 }
+
+/** `1 item`, `2 items`, `1,234 items` (English: the word takes an s). */
+export function plural(count: number, word: string): string {
+  return `${count.toLocaleString("en-US")} ${word}${count === 1 ? "" : "s"}`;
+}

@@ -8,6 +8,7 @@
 | regex     | a policy's own patterns and deny-listed phrases                          | regex.py     |
 | toxicity  | abusive language (a linear model over words)                             | toxicity.py  |
 | profanity | listed rude words                                                        | profanity.py |
+| presidio  | Presidio's pattern recognizers (optional package; an error without it)   | presidio.py  |
 
 Each factory takes the policy's options and raises `ValueError` naming any option it does not
 know, so a misspelt option is a start-up error rather than a silently ignored setting.
@@ -18,6 +19,7 @@ from __future__ import annotations
 from glassgate.guardrails.base import register
 from glassgate.guardrails.detectors.injection import InjectionDetector
 from glassgate.guardrails.detectors.pii import PiiDetector
+from glassgate.guardrails.detectors.presidio import create_presidio
 from glassgate.guardrails.detectors.profanity import ProfanityDetector
 from glassgate.guardrails.detectors.regex import RegexDetector
 from glassgate.guardrails.detectors.secrets import SecretsDetector
@@ -31,3 +33,5 @@ register("regex", RegexDetector)
 # first use, so importing them here costs nothing ---
 register("toxicity", ToxicityDetector)
 register("profanity", ProfanityDetector)
+# Optional: works when presidio-analyzer is installed; otherwise naming it is a start-up error.
+register("presidio", create_presidio)

@@ -4,7 +4,7 @@ import { NavLink, Outlet, useNavigate } from "react-router";
 import { useSession, useSignOut } from "../auth/session";
 import { Icon } from "./icons";
 import { Logo } from "./Logo";
-import { useGlobalShortcuts } from "./shortcuts";
+import { HELP, useGlobalShortcuts } from "./shortcuts";
 
 const NAV = [
   { to: "/ui/traces", label: "Traces", icon: "traces", key: "g t" },
@@ -12,6 +12,8 @@ const NAV = [
   { to: "/ui/dashboards", label: "Dashboards", icon: "dashboards", key: "g d" },
   { to: "/ui/annotation", label: "Annotation", icon: "annotation", key: "g a" },
   { to: "/ui/datasets", label: "Datasets", icon: "datasets", key: "g x" },
+  { to: "/ui/evals", label: "Evaluation", icon: "evals", key: "g e" },
+  { to: "/ui/map", label: "Map", icon: "map", key: "g m" },
   { to: "/ui/settings", label: "Settings", icon: "settings", key: "g ," },
 ];
 
@@ -97,29 +99,34 @@ function UserMenu() {
 }
 
 function ShortcutHelp({ onClose }: { onClose: () => void }) {
-  const rows: [string, string][] = [
-    ["/", "Search traces"],
-    ["j / k", "Next / previous row"],
-    ["Enter", "Open the selected trace"],
-    ["Esc", "Back to the list"],
-    ...NAV.map((item): [string, string] => [item.key, item.label]),
-  ];
   return (
     <div className="modal-backdrop" onClick={onClose}>
-      <div className="modal" role="dialog" aria-label="Keyboard shortcuts" onClick={(e) => e.stopPropagation()}>
+      <div
+        className="modal shortcut-help"
+        role="dialog"
+        aria-label="Keyboard shortcuts"
+        onClick={(e) => e.stopPropagation()}
+      >
         <h3>Keyboard shortcuts</h3>
-        <table className="kv">
-          <tbody>
-            {rows.map(([key, what]) => (
-              <tr key={key}>
-                <td>
-                  <kbd>{key}</kbd>
-                </td>
-                <td>{what}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div className="help-sections">
+          {HELP.map((section) => (
+            <section key={section.title}>
+              <h4>{section.title}</h4>
+              <table className="kv">
+                <tbody>
+                  {section.rows.map(([key, what]) => (
+                    <tr key={key}>
+                      <td>
+                        <kbd>{key}</kbd>
+                      </td>
+                      <td>{what}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </section>
+          ))}
+        </div>
         <button type="button" className="btn" onClick={onClose} autoFocus>
           Close
         </button>

@@ -1,83 +1,157 @@
-import { useQuery } from "@tanstack/react-query";
-import { type FormEvent, useMemo, useState } from "react";
-import { Link, useNavigate } from "react-router";
+import { type FormEvent, useEffect, useState } from "react";
+import { Link, useSearchParams } from "react-router";
 
 import { EmptyState, ErrorBox, Spinner } from "../../components/feedback";
-import { formatCost, formatRelative, formatTimestamp } from "../../components/format";
-import { fetchSpans } from "../traces/queries";
-import { summarizeSessions } from "./sessions";
+import {
+  formatCost,
+  formatCount,
+  formatDuration,
+  formatRelative,
+  formatTime,
+  formatTimestamp,
+  plural,
+} from "../../components/format";
+import { useSessions } from "./queries";
+import { sessionSpanMs } from "./sessions";
 
-const RECENT_CALLS = 200;
-
+/** Every session, most recently active first, from the server's session index walk. */
 export function SessionsPage() {
-  const navigate = useNavigate();
-  const [id, setId] = useState("");
-  const recent = useQuery({
-    queryKey: ["spans", "recent-sessions"],
-    queryFn: ({ signal }) => fetchSpans({ limit: RECENT_CALLS }, signal),
-    staleTime: 10_000,
-  });
-  const sessions = useMemo(() => summarizeSessions(recent.data?.data ?? []), [recent.data]);
-  const open = (event: FormEvent) => {
+  const [params, setParams] = useSearchParams();
+  const q = params.get("q")?.trim() ?? "";
+  const [draft, setDraft] = useState(q);
+  useEffect(() => setDraft(q), [q]);
+  useEffect(() => {
+    if (draft.trim() === q) return;
+    const timer = window.setTimeout(() => setParams(draft.trim() ? { q: draft.trim() } : {}, { replace: true }), 400);
+    return () => window.clearTimeout(timer);
+  }, [draft, q, setParams]);
+  const sessions = useSessions(q);
+  const rows = sessions.data?.pages.flatMap((page) => page.data) ?? [];
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (id.trim()) navigate(`/ui/sessions/${encodeURIComponent(id.trim())}`);
+    setParams(draft.trim() ? { q: draft.trim() } : {}, { replace: true });
   };
   return (
     <div className="page">
       <header className="page-header">
         <h1>Sessions</h1>
-        <form className="inline-form" onSubmit={open}>
-          <input placeholder="Session id" aria-label="Session id" value={id} onChange={(e) => setId(e.target.value)} />
-          <button type="submit" className="btn">
-            Open
-          </button>
+        <span className="muted">
+          {sessions.isSuccess ? `${plural(rows.length, "session")}${sessions.hasNextPage ? "+" : ""}` : ""}
+        </span>
+        <form className="inline-form search-sessions" onSubmit={submit} role="search">
+          <input
+            data-search
+            type="search"
+            placeholder="Session id starts with…  ( / )"
+            aria-label="Search session ids"
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+          />
         </form>
       </header>
-      <p className="muted">Sessions seen in the latest {RECENT_CALLS} calls, most recently active first.</p>
-      {recent.isPending ? (
+      {sessions.isPending ? (
         <Spinner />
-      ) : recent.isError ? (
-        <ErrorBox error={recent.error} />
-      ) : sessions.length === 0 ? (
-        <EmptyState title="No sessions yet">
-          <p>
-            Calls join a session when they carry the <code>x-glassgate-session-id</code> header, for example with the
-            OpenAI SDK:
-          </p>
-          <pre className="code">{`export OPENAI_CUSTOM_HEADERS="x-glassgate-session-id: chat-42"`}</pre>
-          <p>or per request: <code>client.chat.completions.create(..., extra_headers={"{"}"x-glassgate-session-id": "chat-42"{"}"})</code>.</p>
-        </EmptyState>
+      ) : sessions.isError && !sessions.data ? (
+        <ErrorBox error={sessions.error} />
+      ) : rows.length === 0 ? (
+        q ? (
+          <EmptyState title="No session id starts with that">
+            <p>Session ids are matched from their start, letter for letter.</p>
+          </EmptyState>
+        ) : (
+          <EmptyState title="No sessions yet">
+            <p>
+              Calls join a session when they carry the <code>x-glassgate-session-id</code> header, for example with the
+              OpenAI SDK:
+            </p>
+            <pre className="code">{`export OPENAI_CUSTOM_HEADERS="x-glassgate-session-id: chat-42"`}</pre>
+            <p>
+              or per request:{" "}
+              <code>
+                client.chat.completions.create(..., extra_headers={"{"}"x-glassgate-session-id": "chat-42"{"}"})
+              </code>
+              .
+            </p>
+          </EmptyState>
+        )
       ) : (
-        <table className="grid">
-          <thead>
-            <tr>
-              <th>Session</th>
-              <th className="num">Calls</th>
-              <th>Last call</th>
-              <th>Started</th>
-              <th>Users</th>
-              <th>Models</th>
-              <th className="num">Errors</th>
-              <th className="num">Cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {sessions.map((session) => (
-              <tr key={session.sessionId}>
-                <td className="mono">
-                  <Link to={`/ui/sessions/${encodeURIComponent(session.sessionId)}`}>{session.sessionId}</Link>
-                </td>
-                <td className="num">{session.calls}</td>
-                <td title={formatTimestamp(session.lastAt)}>{formatRelative(session.lastAt)}</td>
-                <td>{formatTimestamp(session.firstAt)}</td>
-                <td className="ellipsis">{session.users.join(", ") || "—"}</td>
-                <td className="ellipsis mono">{session.models.join(", ")}</td>
-                <td className="num">{session.errors || ""}</td>
-                <td className="num">{formatCost(session.costUsd)}</td>
+        <>
+          <table className="grid" data-testid="sessions">
+            <colgroup>
+              <col style={{ width: "20%" }} />
+              <col style={{ width: 70 }} />
+              <col style={{ width: 110 }} />
+              <col style={{ width: 130 }} />
+              <col style={{ width: 90 }} />
+              <col />
+              <col />
+              <col style={{ width: 70 }} />
+              <col style={{ width: 110 }} />
+              <col style={{ width: 90 }} />
+            </colgroup>
+            <thead>
+              <tr>
+                <th>Session</th>
+                <th className="num">Calls</th>
+                <th>Last call</th>
+                <th>Started</th>
+                <th className="num">Span</th>
+                <th>Users</th>
+                <th>Models</th>
+                <th className="num">Errors</th>
+                <th className="num" title="input → output tokens">
+                  Tokens
+                </th>
+                <th className="num">Cost</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((session) => (
+                <tr key={session.session_id}>
+                  <td className="mono ellipsis">
+                    <Link to={`/ui/sessions/${encodeURIComponent(session.session_id)}`}>{session.session_id}</Link>
+                  </td>
+                  <td className="num">{formatCount(session.calls)}</td>
+                  <td title={formatTimestamp(session.last_at)}>{formatRelative(session.last_at)}</td>
+                  <td title={formatTimestamp(session.first_at)}>{formatTime(session.first_at)}</td>
+                  <td className="num">{formatDuration(sessionSpanMs(session))}</td>
+                  <td className="ellipsis" title={session.users.join(", ")}>
+                    {session.users.join(", ") || <span className="muted">—</span>}
+                  </td>
+                  <td className="ellipsis mono" title={session.models.join(", ")}>
+                    {session.models.join(", ")}
+                  </td>
+                  <td className="num">{session.errors || ""}</td>
+                  <td className="num">
+                    {formatCount(session.input_tokens)} → {formatCount(session.output_tokens)}
+                  </td>
+                  <td
+                    className="num"
+                    title={session.unpriced_calls ? `${session.unpriced_calls} unpriced calls not counted` : undefined}
+                  >
+                    {formatCost(session.cost_usd)}
+                    {session.unpriced_calls ? <span className="muted"> +?</span> : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <div className="list-footer">
+            {sessions.hasNextPage ? (
+              <button
+                type="button"
+                className="btn"
+                disabled={sessions.isFetchingNextPage}
+                onClick={() => void sessions.fetchNextPage()}
+              >
+                {sessions.isFetchingNextPage ? "Loading…" : "Load more"}
+              </button>
+            ) : (
+              <span className="muted">That is every {q ? "matching " : ""}session.</span>
+            )}
+            {sessions.isFetchNextPageError ? <ErrorBox error={sessions.error} /> : null}
+          </div>
+        </>
       )}
     </div>
   );

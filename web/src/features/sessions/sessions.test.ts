@@ -1,39 +1,19 @@
 import { describe, expect, it } from "vitest";
 
 import type { SpanSummary } from "../../api/types";
-import { oldestFirst, summarizeSessions } from "./sessions";
+import { oldestFirst, sessionSpanMs } from "./sessions";
 
-function span(id: string, session: string | null, second: number, extra: Partial<SpanSummary> = {}): SpanSummary {
-  return {
-    span_id: id,
-    session_id: session,
-    started_at: new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString(),
-    status: "ok",
-    model: "m",
-    response_model: null,
-    user_id: null,
-    cost_usd: 0.5,
-    ...extra,
-  } as SpanSummary;
+function span(id: string, second: number): SpanSummary {
+  return { span_id: id, started_at: new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString() } as SpanSummary;
 }
 
 describe("sessions", () => {
-  it("groups by session, latest activity first, skipping calls without one", () => {
-    const summaries = summarizeSessions([
-      span("d", "s2", 40),
-      span("c", "s1", 30, { status: "error", user_id: "u1" }),
-      span("b", null, 20),
-      span("a", "s1", 10),
-    ]);
-    expect(summaries.map((s) => [s.sessionId, s.calls, s.errors])).toEqual([
-      ["s2", 1, 0],
-      ["s1", 2, 1],
-    ]);
-    expect(summaries[1]?.users).toEqual(["u1"]);
-    expect(summaries[1]?.costUsd).toBe(1);
+  it("orders a session's calls oldest first", () => {
+    expect(oldestFirst([span("b", 20), span("a", 10), span("c", 10)]).map((s) => s.span_id)).toEqual(["a", "c", "b"]);
   });
 
-  it("orders a session's calls oldest first", () => {
-    expect(oldestFirst([span("b", "s", 20), span("a", "s", 10)]).map((s) => s.span_id)).toEqual(["a", "b"]);
+  it("measures a session from its first call to its last", () => {
+    expect(sessionSpanMs({ first_at: "2026-01-01T00:00:00Z", last_at: "2026-01-01T00:01:30Z" })).toBe(90_000);
+    expect(sessionSpanMs({ first_at: "2026-01-01T00:00:00Z", last_at: "2026-01-01T00:00:00Z" })).toBe(0);
   });
 });

@@ -9,6 +9,7 @@ import {
   STATUSES,
   type TraceFilters,
 } from "./filters";
+import { ScoreFilter } from "./ScoreFilter";
 
 const CATEGORIES = [
   "EMAIL",
@@ -135,6 +136,7 @@ export function FilterBar({ filters, onChange, onRefresh, suggestions }: Props) 
           options={CATEGORIES}
           onCommit={(v) => set("guardrail_category", v.toUpperCase())}
         />
+        <ScoreFilter filters={filters} onChange={onChange} />
         {count > 0 || filters.q || filters.range !== "all" ? (
           <button type="button" className="link-button" onClick={() => onChange({ ...EMPTY_FILTERS, live: filters.live })}>
             Clear {count > 0 ? `${count} filter${count > 1 ? "s" : ""}` : "all"}

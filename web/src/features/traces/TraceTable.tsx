@@ -12,7 +12,7 @@ import {
   formatTime,
   formatTimestamp,
 } from "../../components/format";
-import { isTyping } from "../layout/shortcuts";
+import { chordPending, isTyping } from "../layout/shortcuts";
 import { spanName } from "./names";
 
 const ROW_HEIGHT = 34;
@@ -23,9 +23,13 @@ interface Props {
   linkState: unknown;
   onOpen: (span: ListedSpan) => void;
   onNearEnd: () => void;
+  picked: ReadonlySet<string>;
+  /** Flip a row's checkbox; `range` when Shift was held (from the last one flipped). */
+  onPick: (spanId: string, range: boolean) => void;
+  onPickAll: () => void;
 }
 
-export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd }: Props) {
+export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd, picked, onPick, onPickAll }: Props) {
   const bodyRef = useRef<HTMLTableSectionElement>(null);
   const [margin, setMargin] = useState(0);
   const [selected, setSelected] = useState(-1);
@@ -70,15 +74,20 @@ export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd }: Props)
       } else if (event.key === "Enter" && selected >= 0 && rows[selected]) {
         event.preventDefault();
         onOpen(rows[selected]);
+      } else if (event.key === "x" && selected >= 0 && rows[selected] && !chordPending()) {
+        event.preventDefault();
+        onPick(rows[selected].span_id, event.shiftKey);
       }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [rows, selected, onOpen, virtualizer]);
+  }, [rows, selected, onOpen, onPick, virtualizer]);
+  const allPicked = rows.length > 0 && rows.every((span) => picked.has(span.span_id));
 
   return (
     <table className="grid traces-table">
       <colgroup>
+        <col style={{ width: 32 }} />
         <col style={{ width: 92 }} />
         <col style={{ width: 78 }} />
         <col style={{ width: 80 }} />
@@ -88,11 +97,22 @@ export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd }: Props)
         <col style={{ width: 66 }} />
         <col style={{ width: 84 }} />
         <col style={{ width: 96 }} />
-        <col style={{ width: 118 }} />
-        <col style={{ width: 88 }} />
+        <col style={{ width: 108 }} />
+        <col style={{ width: 150 }} />
       </colgroup>
       <thead>
         <tr>
+          <th className="pick">
+            <input
+              type="checkbox"
+              aria-label="Select every row shown"
+              checked={allPicked}
+              ref={(box) => {
+                if (box) box.indeterminate = picked.size > 0 && !allPicked;
+              }}
+              onChange={onPickAll}
+            />
+          </th>
           <th>Time</th>
           <th>Status</th>
           <th>Upstream</th>
@@ -109,12 +129,17 @@ export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd }: Props)
       <tbody ref={bodyRef}>
         {paddingTop > 0 ? (
           <tr aria-hidden="true" style={{ height: paddingTop }}>
-            <td colSpan={11} />
+            <td colSpan={12} />
           </tr>
         ) : null}
         {items.map((item) => {
           const span = rows[item.index]!;
-          const classes = [item.index === selected ? "selected" : "", fresh.has(span.span_id) ? "fresh" : ""];
+          const isPicked = picked.has(span.span_id);
+          const classes = [
+            item.index === selected ? "selected" : "",
+            fresh.has(span.span_id) ? "fresh" : "",
+            isPicked ? "picked" : "",
+          ];
           return (
             <tr
               key={span.span_id}
@@ -122,10 +147,25 @@ export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd }: Props)
               className={classes.join(" ")}
               style={{ height: ROW_HEIGHT }}
               onClick={(event) => {
-                if ((event.target as HTMLElement).closest("a")) return;
+                if ((event.target as HTMLElement).closest("a, .pick")) return;
                 onOpen(span);
               }}
             >
+              <td
+                className="pick"
+                onClick={(event) => {
+                  // The whole cell is the target: a checkbox is small to hit.
+                  if (event.target === event.currentTarget) onPick(span.span_id, event.shiftKey);
+                }}
+              >
+                <input
+                  type="checkbox"
+                  aria-label={`Select ${span.span_id}`}
+                  checked={isPicked}
+                  onClick={(event) => onPick(span.span_id, event.shiftKey)}
+                  onChange={() => undefined}
+                />
+              </td>
               <td title={formatTimestamp(span.started_at)}>
                 <Link to={`/ui/traces/${span.span_id}`} state={linkState}>
                   {formatTime(span.started_at)}
@@ -156,7 +196,7 @@ export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd }: Props)
               <td>
                 <FlagBadges categories={span.guardrail_categories} max={2} />
               </td>
-              <td className="ellipsis" title={span.scores.map(scoreText).join("\n")}>
+              <td className="ellipsis" data-testid="scores" title={span.scores.map(scoreText).join("\n")}>
                 {span.scores.length ? span.scores.map(scoreText).join(", ") : <span className="muted">—</span>}
               </td>
             </tr>
@@ -164,7 +204,7 @@ export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd }: Props)
         })}
         {paddingBottom > 0 ? (
           <tr aria-hidden="true" style={{ height: paddingBottom }}>
-            <td colSpan={11} />
+            <td colSpan={12} />
           </tr>
         ) : null}
       </tbody>
@@ -189,7 +229,8 @@ function tokenTitle(span: SpanSummary): string {
 }
 
 function scoreText(score: ScoreSummary): string {
-  const value = score.kind === "numeric" ? (score.avg ?? score.value) : score.label;
+  const label = score.kind === "boolean" && score.label ? (score.label === "true" ? "yes" : "no") : score.label;
+  const value = score.kind === "numeric" ? (score.avg ?? score.value) : label;
   const shown = typeof value === "number" ? String(Math.round(value * 100) / 100) : (value ?? "—");
   return `${score.name}: ${shown}`;
 }

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { useLocation, useNavigate, useSearchParams } from "react-router";
 
 import { api, unwrap } from "../../api/client";
@@ -10,7 +10,19 @@ import { apiQuery, EMPTY_FILTERS, filtersFromSearch, searchFromFilters, type Tra
 import { dedupe, mergeNewest } from "./live";
 import { Onboarding } from "./Onboarding";
 import { PAGE_SIZE, useNewestPage, useSpanPages } from "./queries";
+import { NO_SELECTION, selectedInOrder, type Selection, toggle, toggleAll } from "./selection";
 import { TraceTable } from "./TraceTable";
+
+// The bulk actions' dialogs load when first opened: the trace list stays a small first load.
+const AddToDatasetDialog = lazy(() =>
+  import("../datasets/AddToDatasetDialog").then((m) => ({ default: m.AddToDatasetDialog })),
+);
+const AddToQueueDialog = lazy(() =>
+  import("../annotation/AddToQueueDialog").then((m) => ({ default: m.AddToQueueDialog })),
+);
+type Dialog = "dataset" | "queue" | null;
+/** The most spans the dataset and queue APIs take at once. */
+const MAX_BULK = 1000;
 
 export function TracesPage() {
   const [params, setParams] = useSearchParams();
@@ -31,6 +43,16 @@ export function TracesPage() {
 
   const listed = useMemo(() => pages.data?.pages.flatMap((page) => page.data) ?? [], [pages.data]);
   const rows = useMemo(() => dedupe([...liveRows, ...listed]), [liveRows, listed]);
+  const order = useMemo(() => rows.map((span) => span.span_id), [rows]);
+  const [selection, setSelection] = useState<Selection>(NO_SELECTION);
+  const [dialog, setDialog] = useState<Dialog>(null);
+  useEffect(() => setSelection(NO_SELECTION), [listKey]);
+  const pick = useCallback(
+    (spanId: string, range: boolean) => setSelection((current) => toggle(current, order, spanId, range)),
+    [order],
+  );
+  const pickAll = useCallback(() => setSelection((current) => toggleAll(current, order)), [order]);
+  const picked = selectedInOrder(selection, order);
 
   useEffect(() => {
     if (!filters.live || !newest.data || !pages.data) return;
@@ -121,7 +143,16 @@ export function TracesPage() {
         )
       ) : (
         <>
-          <TraceTable rows={rows} fresh={fresh} linkState={{ from: location.search }} onOpen={open} onNearEnd={loadMore} />
+          <TraceTable
+            rows={rows}
+            fresh={fresh}
+            linkState={{ from: location.search }}
+            onOpen={open}
+            onNearEnd={loadMore}
+            picked={selection.ids}
+            onPick={pick}
+            onPickAll={pickAll}
+          />
           <div className="list-footer">
             {hasNextPage ? (
               <button type="button" className="btn" onClick={loadMore} disabled={isFetchingNextPage}>
@@ -134,6 +165,27 @@ export function TracesPage() {
           </div>
         </>
       )}
+      {picked.length ? (
+        <div className="bulk-bar" role="toolbar" aria-label="Selected calls">
+          <span>
+            {picked.length} selected
+            {picked.length > MAX_BULK ? ` (at most ${MAX_BULK.toLocaleString("en-US")} at a time)` : ""}
+          </span>
+          <button type="button" className="btn" disabled={picked.length > MAX_BULK} onClick={() => setDialog("dataset")}>
+            Add to dataset
+          </button>
+          <button type="button" className="btn" disabled={picked.length > MAX_BULK} onClick={() => setDialog("queue")}>
+            Add to queue
+          </button>
+          <button type="button" className="link-button" onClick={() => setSelection(NO_SELECTION)}>
+            Clear
+          </button>
+        </div>
+      ) : null}
+      <Suspense fallback={null}>
+        {dialog === "dataset" ? <AddToDatasetDialog spanIds={picked} onClose={() => setDialog(null)} /> : null}
+        {dialog === "queue" ? <AddToQueueDialog spanIds={picked} onClose={() => setDialog(null)} /> : null}
+      </Suspense>
     </div>
   );
 }

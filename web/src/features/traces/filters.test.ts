@@ -27,6 +27,10 @@ describe("filters ↔ URL", () => {
       user_id: "u 9",
       tags: ["prod", "eu"],
       guardrail_category: "EMAIL",
+      score_config: "accuracy",
+      score_min: "3",
+      score_max: "4.5",
+      score_label: "",
       range: "24h",
       live: true,
     };
@@ -48,6 +52,24 @@ describe("filters ↔ URL", () => {
     expect(custom.live).toBe(false);
     const preset = filtersFromSearch(new URLSearchParams("range=1h&since=2026-11-01T00:00"));
     expect(preset.since).toBe("");
+  });
+});
+
+describe("the score filter", () => {
+  it("keeps bounds and label only with a score config, and only numbers as bounds", () => {
+    expect(filtersFromSearch(new URLSearchParams("score_min=1&score_label=good")).score_min).toBe("");
+    const filters = filtersFromSearch(new URLSearchParams("score=tone&score_label=good&score_min=x&score_max=2"));
+    const { score_config, score_label, score_min, score_max } = filters;
+    expect([score_config, score_label, score_min, score_max]).toEqual(["tone", "good", "", "2"]);
+    const unusable = searchFromFilters({ ...EMPTY_FILTERS, score_config: "tone", score_min: "abc" });
+    expect(unusable.toString()).toBe("score=tone");
+  });
+
+  it("sends the bounds as numbers", () => {
+    const query = apiQuery({ ...EMPTY_FILTERS, score_config: "accuracy", score_min: "0.5", score_max: "" }, 0);
+    expect(query).toEqual({ score_config: "accuracy", score_min: 0.5 });
+    expect(apiQuery({ ...EMPTY_FILTERS, score_min: "1" }, 0)).toEqual({});
+    expect(activeFilterCount({ ...EMPTY_FILTERS, score_config: "tone", score_label: "good" })).toBe(1);
   });
 });
 

@@ -35,6 +35,11 @@ export interface TraceFilters {
   user_id: string;
   tags: string[];
   guardrail_category: string;
+  /** Spans annotated with this score config (its name), within the bounds or with the label below. */
+  score_config: string;
+  score_min: string;
+  score_max: string;
+  score_label: string;
   range: RangeKey;
   /** Custom range bounds as `datetime-local` values (local time, `2026-11-27T14:30`). */
   since: string;
@@ -51,6 +56,10 @@ export const EMPTY_FILTERS: TraceFilters = {
   user_id: "",
   tags: [],
   guardrail_category: "",
+  score_config: "",
+  score_min: "",
+  score_max: "",
+  score_label: "",
   range: "all",
   since: "",
   until: "",
@@ -58,6 +67,11 @@ export const EMPTY_FILTERS: TraceFilters = {
 };
 
 const TEXT_KEYS = ["q", "upstream", "model", "session_id", "user_id", "guardrail_category"] as const;
+const SCORE_BOUNDS = ["score_min", "score_max"] as const;
+
+function isNumber(text: string): boolean {
+  return text.trim() !== "" && Number.isFinite(Number(text));
+}
 
 function isRange(value: string | null): value is RangeKey {
   return value !== null && value in RANGE_LABELS;
@@ -77,6 +91,14 @@ export function filtersFromSearch(params: URLSearchParams): TraceFilters {
     .map((tag) => tag.trim())
     .filter(Boolean);
   const range = params.get("range");
+  filters.score_config = params.get("score")?.trim() ?? "";
+  if (filters.score_config) {
+    for (const key of SCORE_BOUNDS) {
+      const bound = params.get(key)?.trim() ?? "";
+      filters[key] = isNumber(bound) ? bound : "";
+    }
+    filters.score_label = params.get("score_label") ?? "";
+  }
   filters.range = isRange(range) ? range : "all";
   if (filters.range === "custom") {
     filters.since = params.get("since") ?? "";
@@ -92,6 +114,11 @@ export function searchFromFilters(filters: TraceFilters): URLSearchParams {
   for (const key of TEXT_KEYS) if (filters[key].trim()) params.set(key, filters[key].trim());
   if (filters.status) params.set("status", filters.status);
   for (const tag of filters.tags) if (tag.trim()) params.append("tag", tag.trim());
+  if (filters.score_config.trim()) {
+    params.set("score", filters.score_config.trim());
+    for (const key of SCORE_BOUNDS) if (isNumber(filters[key])) params.set(key, filters[key].trim());
+    if (filters.score_label) params.set("score_label", filters.score_label);
+  }
   if (filters.range !== "all") params.set("range", filters.range);
   if (filters.range === "custom") {
     if (filters.since) params.set("since", filters.since);
@@ -110,6 +137,10 @@ export interface SpanQuery {
   user_id?: string;
   tag?: string[];
   guardrail_category?: string;
+  score_config?: string;
+  score_min?: number;
+  score_max?: number;
+  score_label?: string;
   since?: string;
   until?: string;
 }
@@ -127,6 +158,12 @@ export function apiQuery(filters: TraceFilters, now: number): SpanQuery {
   for (const key of TEXT_KEYS) if (filters[key]) query[key] = filters[key];
   if (filters.status) query.status = filters.status;
   if (filters.tags.length) query.tag = [...filters.tags];
+  if (filters.score_config) {
+    query.score_config = filters.score_config;
+    if (isNumber(filters.score_min)) query.score_min = Number(filters.score_min);
+    if (isNumber(filters.score_max)) query.score_max = Number(filters.score_max);
+    if (filters.score_label) query.score_label = filters.score_label;
+  }
   if (filters.range === "custom") {
     const since = localToIso(filters.since);
     const until = localToIso(filters.until);
@@ -141,7 +178,8 @@ export function apiQuery(filters: TraceFilters, now: number): SpanQuery {
 /** How many filters narrow the list (search and time range apart). */
 export function activeFilterCount(filters: TraceFilters): number {
   const fields = [filters.upstream, filters.model, filters.status, filters.session_id, filters.user_id];
-  return fields.filter(Boolean).length + filters.tags.length + (filters.guardrail_category ? 1 : 0);
+  const others = [filters.guardrail_category, filters.score_config].filter(Boolean).length;
+  return fields.filter(Boolean).length + filters.tags.length + others;
 }
 
 export function parseTags(text: string): string[] {
