@@ -277,7 +277,11 @@ class Worker:
                 await task.run()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a periodic task's failure is logged; the next round tries again
+            except _DATABASE_ERRORS as exc:  # an outage: said once per round, without a traceback
+                log.warning(
+                    "evaluation task %s failed (%s: %s); the next round tries again", task.name, type(exc).__name__, exc
+                )
+            except Exception:  # a bug: logged with its traceback; the next round tries again
                 log.exception("evaluation task %s failed", task.name)
             await asyncio.sleep(task.interval_s)
 
