@@ -32,23 +32,39 @@ export function ScoreField({ ref, config, own, active, onActivate, save }: Props
   const valueInput = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
   const commentInput = useRef<HTMLInputElement>(null);
   const root = useRef<HTMLDivElement>(null);
-  const saved = own?.value ?? null;
+  // Saves run one after another, in the order they were asked for: a reviewer who presses "No"
+  // then "Yes" quickly must end with "Yes", whichever request the server would finish first.
+  const queue = useRef<Promise<void>>(Promise.resolve());
+  const [picked, setPicked] = useState<ScoreValue | null>(null);
+  const saved = picked ?? own?.value ?? null;
 
   useEffect(() => {
     if (active) root.current?.scrollIntoView({ block: "nearest" });
   }, [active]);
 
-  const submit = async (value: ScoreValue, withComment = comment) => {
+  // Once no save is under way, the server's answer is what the field shows (a deletion included).
+  const ownValue = own?.value;
+  useEffect(() => {
+    if (status.state !== "saving") setPicked(null);
+  }, [ownValue, status.state]);
+
+  const submit = (value: ScoreValue, withComment = comment): Promise<void> => {
     setStatus({ state: "saving" });
-    try {
-      await save(value, withComment);
-      setStatus({ state: "saved" });
-    } catch (error) {
-      setStatus({
-        state: "error",
-        message: error instanceof ProblemError ? error.detail || error.title : String(error),
-      });
-    }
+    setPicked(value);
+    const run = async () => {
+      try {
+        await save(value, withComment);
+        setStatus({ state: "saved" });
+      } catch (error) {
+        setPicked(null); // show what the server holds again
+        setStatus({
+          state: "error",
+          message: error instanceof ProblemError ? error.detail || error.title : String(error),
+        });
+      }
+    };
+    queue.current = queue.current.then(run);
+    return queue.current;
   };
 
   /** The typed value (number, text), or an error to show. */
