@@ -17,7 +17,6 @@ from glassgate.tracing.conversation.parts import (
     image,
     pretty,
     reasoning,
-    role_of,
     scrub,
     size_note,
     text,
@@ -148,18 +147,7 @@ def messages_request(b: Builder, body: dict[str, Any]) -> None:
     system = body.get("system")
     if system is not None:
         b.message("system", content_parts(b, system))
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        b.warn("the request has no list of messages")
-        messages = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            b.warn(f"messages[{index}] is not an object; left out")
-            continue
-        role = role_of(message.get("role"))
-        if role is None:
-            b.warn(f"messages[{index}] has the unknown role {message.get('role')!r}; shown as user")
-            role = "user"
+    for role, message in b.request_messages(body):
         parts = content_parts(b, message.get("content"))
         if role == "user":
             _user_turn(b, parts)

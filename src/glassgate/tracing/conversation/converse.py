@@ -138,15 +138,7 @@ def request(b: Builder, body: dict[str, Any]) -> None:
     b.copy_parameters(body, _REQUEST_PARAMETERS)
     system = _parts(b, body.get("system"))
     b.message("system", system)
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        b.warn("the request has no list of messages")
-        messages = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            b.warn(f"messages[{index}] is not an object; left out")
-            continue
-        role = role_of(message.get("role")) or "user"
+    for role, message in b.request_messages(body):
         parts = _parts(b, message.get("content"))
         results = [part for part in parts if part["type"] == "tool_result"]
         others = [part for part in parts if part["type"] != "tool_result"]

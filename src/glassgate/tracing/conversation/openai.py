@@ -179,18 +179,7 @@ def chat_message_parts(b: Builder, role: str, message: dict[str, Any]) -> list[P
 
 def chat_request(b: Builder, body: dict[str, Any]) -> None:
     b.copy_parameters(body, CHAT_PARAMETERS)
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        b.warn("the request has no list of messages")
-        messages = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            b.warn(f"messages[{index}] is not an object; left out")
-            continue
-        role = role_of(message.get("role"))
-        if role is None:
-            b.warn(f"messages[{index}] has the unknown role {message.get('role')!r}; shown as user")
-            role = "user"
+    for role, message in b.request_messages(body):
         b.message(role, chat_message_parts(b, role, message))
     chat_tools(b, body)
 

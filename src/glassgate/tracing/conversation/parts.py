@@ -8,7 +8,7 @@ where it lived), never its bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,6 +167,23 @@ class Builder:
     def warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
+
+    def request_messages(self, body: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(role, message) for each message object of a request's `messages` list; what cannot
+        be read is left out, and an unknown role shown as user, each with a warning."""
+        messages = body.get("messages")
+        if not isinstance(messages, list):
+            self.warn("the request has no list of messages")
+            return
+        for index, message in enumerate(messages):
+            if not isinstance(message, dict):
+                self.warn(f"messages[{index}] is not an object; left out")
+                continue
+            role = role_of(message.get("role"))
+            if role is None:
+                self.warn(f"messages[{index}] has the unknown role {message.get('role')!r}; shown as user")
+                role = "user"
+            yield role, message
 
     def message(self, role: str, parts: Iterable[Part], *, merge: bool = False) -> None:
         """Add an input message; with `merge`, join the previous one when it has the same role."""
