@@ -115,10 +115,17 @@ def response_headers(exchange: Exchange) -> dict[str, str]:
     return decoded
 
 
-def build_span(exchange: Exchange, *, estimate_tokens: bool = True, guardrails: GuardrailEngine | None = None) -> Span:
+def build_span(
+    exchange: Exchange,
+    *,
+    estimate_tokens: bool = True,
+    load_tokenizer: bool = True,
+    guardrails: GuardrailEngine | None = None,
+) -> Span:
     """Summarise the call with its vendor's adapter and assemble the stored record.
 
-    With `estimate_tokens`, counts the vendor did not report are estimated with tiktoken;
+    With `estimate_tokens`, counts the vendor did not report are estimated with tiktoken (with
+    `load_tokenizer=False`, raising TokenizerNotLoaded if its vocabulary must load first);
     with `guardrails`, the flag-only policies scan the request (the others ran before it left).
     """
     adapter = get_adapter(exchange.vendor)
@@ -173,7 +180,7 @@ def build_span(exchange: Exchange, *, estimate_tokens: bool = True, guardrails: 
     unreported = usage.input_tokens is None or usage.output_tokens is None
     if estimate_tokens and unreported and 200 <= exchange.status < 300 and undecoded is None:
         # The vendor reported no usage (a stream without include_usage, a gateway that drops it).
-        usage, estimated = estimate_missing(summary)
+        usage, estimated = estimate_missing(summary, load=load_tokenizer)
     if exchange.stream_usage_injected:
         attributes["stream_usage_injected"] = True
     cost = price(

