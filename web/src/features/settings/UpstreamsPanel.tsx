@@ -8,6 +8,7 @@ const AUTH_NOTES: Record<string, string> = {
   passthrough: "Clients send their own vendor key",
   static: "Clients send a Glassgate key; Glassgate sends its own vendor key",
   azure_service_principal: "Clients send a Glassgate key; Glassgate signs in to Entra ID",
+  azure_identity: "Clients send a Glassgate key; Glassgate uses its own Entra ID identity (workload or managed)",
   aws: "Clients sign with a Glassgate AWS key pair; Glassgate re-signs with its own AWS credentials",
 };
 
