@@ -2,7 +2,8 @@
 
 A SigV4 signature is an HMAC keyed by the secret, so Glassgate must be able to recover the
 secret to verify it: it is encrypted (Fernet, AES-128-CBC + HMAC) with a key derived from the
-instance's `secret_key`. Replicas sharing a database must share that key.
+instance's `secret_key`. Replicas sharing a database must share that key. Issuing and
+revoking a pair announce it to every replica's cache, as for Glassgate keys (storage/key_cache.py).
 """
 
 from __future__ import annotations
@@ -12,19 +13,18 @@ import hashlib
 import logging
 import secrets
 import string
-import time
 from dataclasses import dataclass
 
 import asyncpg
 from cryptography.fernet import Fernet, InvalidToken
 
 from glassgate.proxy.client_keys import ClientIdentity
+from glassgate.storage.key_cache import KeyCache, KeyEvents, notify
 
 log = logging.getLogger(__name__)
 _ID_ALPHABET = string.ascii_uppercase + "234567"
-_POSITIVE_TTL_S = 30.0
-_NEGATIVE_TTL_S = 5.0
-_MAX_CACHED = 100_000
+ACCESS_KEY_PREFIX = "AKGG"
+EVENT_KIND = "aws"  # NOTIFY payloads "aws:<access key id>"
 
 
 def cipher_for(secret_key: str) -> Fernet:
@@ -39,7 +39,7 @@ class IssuedAwsKey:
 
 
 async def create_aws_key(pool: asyncpg.Pool, project: str, cipher: Fernet) -> IssuedAwsKey:
-    access_key_id = "AKGG" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+    access_key_id = ACCESS_KEY_PREFIX + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
     secret = secrets.token_urlsafe(30)[:40]
     async with pool.acquire() as connection, connection.transaction():
         await connection.execute("INSERT INTO projects (name) VALUES ($1) ON CONFLICT DO NOTHING", project)
@@ -49,34 +49,38 @@ async def create_aws_key(pool: asyncpg.Pool, project: str, cipher: Fernet) -> Is
             project,
             cipher.encrypt(secret.encode()).decode(),
         )
+        await notify(connection, EVENT_KIND, access_key_id)
     return IssuedAwsKey(access_key_id, secret, project)
+
+
+async def revoke_aws_key(pool: asyncpg.Pool, access_key_id: str) -> bool:
+    async with pool.acquire() as connection, connection.transaction():
+        result = await connection.execute(
+            "UPDATE aws_keys SET revoked_at = now() WHERE access_key_id = $1 AND revoked_at IS NULL", access_key_id
+        )
+        revoked = bool(result.endswith(" 1"))
+        if revoked:
+            await notify(connection, EVENT_KIND, access_key_id)
+    return revoked
 
 
 class CachedAwsKeyStore:
     """`AwsKeyStore` for the proxy: the secret and identity behind an access key id."""
 
-    def __init__(self, cipher: Fernet) -> None:
+    def __init__(
+        self, cipher: Fernet, events: KeyEvents | None = None, cache: KeyCache[tuple[str, ClientIdentity]] | None = None
+    ) -> None:
         self._cipher = cipher
         self._pool: asyncpg.Pool | None = None
-        self._cache: dict[str, tuple[tuple[str, ClientIdentity] | None, float]] = {}
+        self._cache = cache or KeyCache[tuple[str, ClientIdentity]](EVENT_KIND)
+        if events is not None:
+            self._cache.listen(events)
 
     def connect(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
     async def secret_for(self, access_key_id: str) -> tuple[str, ClientIdentity] | None:
-        now = time.monotonic()
-        cached = self._cache.get(access_key_id)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        try:
-            found = await self._lookup(access_key_id)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("AWS key lookup failed (%s); using the cached answer", type(exc).__name__)
-            return cached[0] if cached is not None else None
-        if len(self._cache) >= _MAX_CACHED:
-            self._cache.clear()
-        self._cache[access_key_id] = (found, now + (_POSITIVE_TTL_S if found else _NEGATIVE_TTL_S))
-        return found
+        return await self._cache.get(access_key_id, self._lookup)
 
     async def _lookup(self, access_key_id: str) -> tuple[str, ClientIdentity] | None:
         if self._pool is None:

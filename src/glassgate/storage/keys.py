@@ -2,26 +2,25 @@
 
 The keys are 256-bit random tokens, so a fast hash is as safe as a slow one here and keeps
 verification cheap. The cache keeps the database off the request path: a known key keeps
-working through a database outage; a new key is looked up once, then cached.
+working through a database outage; a new key is looked up once, then cached. Issuing and
+revoking announce the change to every replica's cache (storage/key_cache.py): a revoked
+key is refused everywhere within a second, or within 30 s while a replica's listener is
+reconnecting.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
-import time
 from dataclasses import dataclass
 
 import asyncpg
 
 from glassgate.proxy.client_keys import ClientIdentity
+from glassgate.storage.key_cache import KeyCache, KeyEvents, notify
 
-log = logging.getLogger(__name__)
 KEY_PREFIX = "gg-"
-_POSITIVE_TTL_S = 30.0  # how long a revocation can take to reach every replica
-_NEGATIVE_TTL_S = 5.0
-_MAX_CACHED = 100_000
+EVENT_KIND = "key"  # NOTIFY payloads "key:<sha-256 of the key>" (the hash, never the key)
 
 
 def hash_key(key: str) -> str:
@@ -48,23 +47,28 @@ async def create_key(pool: asyncpg.Pool, project: str) -> IssuedKey:
             hash_key(key),
             key[:7],
         )
+        await notify(connection, EVENT_KIND, hash_key(key))  # replicas drop a cached "unknown key"
     return IssuedKey(key=key, key_id=key_id, project=project)
 
 
 async def revoke_key(pool: asyncpg.Pool, key_id: str) -> bool:
-    async with pool.acquire() as connection:
-        result = await connection.execute(
-            "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id
+    async with pool.acquire() as connection, connection.transaction():
+        digest = await connection.fetchval(
+            "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL RETURNING key_hash", key_id
         )
-    return bool(result.endswith(" 1"))
+        if digest is not None:
+            await notify(connection, EVENT_KIND, digest)
+    return digest is not None
 
 
 class CachedKeyVerifier:
     """`KeyVerifier` for the proxy: cache first, database on a miss, stale entries on outage."""
 
-    def __init__(self) -> None:
+    def __init__(self, events: KeyEvents | None = None, cache: KeyCache[ClientIdentity] | None = None) -> None:
         self._pool: asyncpg.Pool | None = None
-        self._cache: dict[str, tuple[ClientIdentity | None, float]] = {}
+        self._cache = cache or KeyCache[ClientIdentity](EVENT_KIND)
+        if events is not None:
+            self._cache.listen(events)
 
     def connect(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -72,20 +76,7 @@ class CachedKeyVerifier:
     async def verify(self, presented: str) -> ClientIdentity | None:
         if not presented.startswith(KEY_PREFIX):
             return None
-        digest = hash_key(presented)
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        try:
-            identity = await self._lookup(digest)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("key lookup failed (%s); using the cached answer", type(exc).__name__)
-            return cached[0] if cached is not None else None
-        if len(self._cache) >= _MAX_CACHED:
-            self._cache.clear()
-        self._cache[digest] = (identity, now + (_POSITIVE_TTL_S if identity else _NEGATIVE_TTL_S))
-        return identity
+        return await self._cache.get(hash_key(presented), self._lookup)
 
     async def _lookup(self, digest: str) -> ClientIdentity | None:
         if self._pool is None:
