@@ -94,3 +94,38 @@ def audit(calls: list[Call], stored: Stored) -> Audit:
         failure_kinds=dict(kinds),
         examples=examples,
     )
+
+
+@dataclass(frozen=True)
+class SpanRow:
+    span_id: str
+    seq: int
+    status: str  # ok, error, blocked, cancelled
+    http_status: int | None
+    error_type: str | None  # attributes' error.type
+    output_tokens: int | None
+
+
+async def span_rows(database_url: str, run_id: str) -> dict[int, list[SpanRow]]:
+    """The run's spans by the seq each call carried (more than one: a duplicate)."""
+    connection = await asyncpg.connect(database_url, timeout=10)
+    try:
+        records = await connection.fetch(
+            "SELECT span_id, attributes->'metadata'->>'seq' AS seq, status, http_status,"
+            " attributes->>'error.type' AS error_type, output_tokens FROM spans WHERE session_id = $1",
+            run_id,
+        )
+    finally:
+        await connection.close()
+    by_seq: dict[int, list[SpanRow]] = {}
+    for record in records:
+        row = SpanRow(
+            record["span_id"],
+            int(record["seq"]),
+            record["status"],
+            record["http_status"],
+            record["error_type"],
+            record["output_tokens"],
+        )
+        by_seq.setdefault(row.seq, []).append(row)
+    return by_seq

@@ -11,8 +11,9 @@ import contextlib
 import itertools
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -131,7 +132,14 @@ class Latency:
     max_ms: float | None
 
 
-def latency(calls: list[Call]) -> Latency:
+class Timed(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+    latency_s: float
+
+
+def latency(calls: Sequence[Timed]) -> Latency:
     times = sorted(call.latency_s * 1000 for call in calls if call.ok)
 
     def rank(q: float) -> float | None:

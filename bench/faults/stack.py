@@ -10,9 +10,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -65,21 +66,35 @@ class Stack:
     def data_dir(self) -> Path:
         return self.workdir / "glassgate-data"  # shared by every Glassgate of the run: the spill lives here
 
-    def start_glassgate(self, name: str) -> Glassgate:
+    def start_glassgate(
+        self,
+        name: str,
+        *,
+        config: dict[str, Any] | None = None,
+        serve_args: Sequence[str] = (),
+        port: int | None = None,
+        data_dir: Path | None = None,
+    ) -> Glassgate:
+        """`config` is merged over the bench's (a key's value replaced whole); `serve_args` go to
+        `glassgate serve`; `port` and `data_dir` let a replica restart where it was."""
         # Tracing keeps its defaults (write_timeout_s included): the scenarios read them from TracingSettings.
-        config = {
-            "data_dir": str(self.data_dir),
+        settings: dict[str, Any] = {
+            "data_dir": str(data_dir or self.data_dir),
             "database_url": self.postgres.url,
             "admin_token": ADMIN_TOKEN,
             "upstreams": {"openai": {"vendor": "openai", "url": self.upstream_url}},
+            # The tokenizer (46 MB, once) would otherwise load at the first cut-off stream and
+            # count as RSS growth: the budgets are about leaks, so it loads before any baseline.
+            "tracing": {"preload_tokenizer": True},
         }
+        settings.update(config or {})
         config_path = self.workdir / f"{name}.yaml"
-        config_path.write_text(yaml.safe_dump(config))
+        config_path.write_text(yaml.safe_dump(settings))
         # This config only: no GLASSGATE_* or OTEL_* variable of the caller's may change it.
         env = {key: value for key, value in os.environ.items() if not key.startswith(("GLASSGATE_", "OTEL_"))}
-        port = free_port()
+        port = port or free_port()
         log_path = self.workdir / f"{name}.log"
-        argv = [glassgate_executable(), "serve", "--config", str(config_path), "--port", str(port)]
+        argv = [glassgate_executable(), "serve", "--config", str(config_path), "--port", str(port), *serve_args]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.workdir, env=env,
@@ -90,6 +105,15 @@ class Stack:
         url = f"http://127.0.0.1:{port}"
         wait_for_http(child, f"{url}/readyz", timeout_s=90)
         return Glassgate(child, url)
+
+    def start_faulty_upstream(self, chunks: int = 8, delay_ms: float = 20.0) -> str:
+        """bench/faults/faulty_upstream.py, stopped with the rest; returns its URL."""
+        port = free_port()
+        argv = [sys.executable, "-m", "bench.faults.faulty_upstream", "--port", str(port), "--chunks", str(chunks)]
+        argv += ["--delay-ms", str(delay_ms)]
+        child = self.children.start("faulty upstream", argv, self.workdir / f"faulty-{port}.log", cwd=_REPO)
+        wait_for_port(child, port, timeout_s=15)
+        return f"http://127.0.0.1:{port}"
 
     def stop(self, glassgate: Glassgate) -> None:
         if glassgate.child in self.children.started:
