@@ -30,6 +30,8 @@ def build_detectors(policy: GuardrailPolicy) -> list[Detector]:
         raise ValueError(f"policy {policy.name!r}: `patterns` and `deny` need the regex detector")
     if (policy.extra_words or policy.allowed_words) and "profanity" not in policy.detectors:
         raise ValueError(f"policy {policy.name!r}: `extra_words` and `allowed_words` need the profanity detector")
+    if policy.restore and (policy.action != "redact" or "input" not in policy.phases):
+        raise ValueError(f"policy {policy.name!r}: `restore` needs action redact on the input phase")
     built = []
     remote = policy.provider.type if policy.provider is not None else None
     for name in policy.detectors:
@@ -55,6 +57,8 @@ class CompiledPolicy:
     upstreams: frozenset[str] | None
     projects: frozenset[str] | None
     models: frozenset[str] | None
+    restore: bool = False  # its input placeholders may be restored in the answer (redact only)
+    remote: bool = False  # it also asks a remote provider (glassgate.proxy.remote_guard)
 
     @classmethod
     def of(cls, policy: GuardrailPolicy) -> CompiledPolicy:
@@ -72,6 +76,8 @@ class CompiledPolicy:
             upstreams=optional(policy.upstreams),
             projects=optional(policy.projects),
             models=optional(policy.models),
+            restore=policy.restore,
+            remote=policy.provider is not None,
         )
 
     def may_apply_to(self, upstream: str) -> bool:

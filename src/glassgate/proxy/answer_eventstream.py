@@ -11,6 +11,9 @@ requests are signed; answer frames are not). Every other frame is relayed byte f
 
 A block ends the stream with a `validationException` frame, which boto3 raises as an
 `EventStreamError` while the caller iterates.
+
+Like the SSE dialects (answer_stream), every frame comes out twice, (to the client, to the
+span): different only where this call restores its request's placeholders for the client.
 """
 
 from __future__ import annotations
@@ -19,16 +22,18 @@ import base64
 import binascii
 import struct
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from glassgate.guardrails.answers import AnswerGuard, TextWindow
+from glassgate.guardrails.answers import AnswerGuard, Released, TextWindow
 
 _PRELUDE = 12
 _STRING = 7
 # The width of each header value type's fixed-size payload (type 6 and 7 carry a u16 length).
 _FIXED_WIDTHS = {0: 0, 1: 0, 2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}
+Pair = tuple[bytes, bytes]  # a frame as the client receives it, and as the span keeps it
 
 
 def _headers(raw: bytes) -> dict[str, str]:
@@ -90,18 +95,18 @@ class EventStreamAnswerGuard:
         self.invoke = invoke
         self.ended = False
 
-    def feed(self, chunk: bytes) -> bytes:
+    def feed(self, chunk: bytes) -> Pair:
         if self.ended:
-            return b""
+            return b"", b""
         data = self._pending + chunk if self._pending else chunk
-        out: list[bytes] = []
+        out: list[Pair] = []
         at = 0
         while len(data) - at >= _PRELUDE:
             total, headers_length = struct.unpack_from("!II", data, at)
             if total < _PRELUDE + headers_length + 4:
                 # Not a frame we can read: relay the rest as it came; boto3 reports it.
                 self._guard.notes.append("not blocked or redacted: a corrupt event-stream frame")
-                out.append(data[at:])
+                out.append((data[at:], data[at:]))
                 at = len(data)
                 break
             if len(data) - at < total:
@@ -111,74 +116,79 @@ class EventStreamAnswerGuard:
             if self.ended:
                 break
         self._pending = data[at:] if not self.ended else b""
-        return b"".join(out)
+        return _joined(out, restoring=self._guard.restorer is not None)
 
-    def flush(self) -> bytes:
+    def flush(self) -> Pair:
         if self.ended:
-            return b""
+            return b"", b""
         rest, self._pending = self._pending, b""
         held = [self._held_frame(index) for index in list(self._windows)]
         if self._guard.blocked_by is not None:
             self.ended = True
-            return exception_frame(self._guard.blocked_by)
-        return b"".join(frame_bytes for frame_bytes in held if frame_bytes) + rest
+            error = exception_frame(self._guard.blocked_by)
+            return error, error
+        client, stored = _joined(held, restoring=True)
+        return client + rest, stored + rest
 
-    def _frame(self, raw: bytes, headers_length: int) -> list[bytes]:
+    def _frame(self, raw: bytes, headers_length: int) -> list[Pair]:
         header_bytes = raw[_PRELUDE : _PRELUDE + headers_length]
         headers = _headers(header_bytes)
         if headers.get(":message-type", "event") != "event":
-            return [raw]
+            return [(raw, raw)]
         kind = headers.get(":event-type", "")
         payload = _loads(raw[_PRELUDE + headers_length : -4])
         if not isinstance(payload, dict):
-            return [raw]
+            return [(raw, raw)]
         if self.invoke:
             return self._invoke_chunk(raw, header_bytes, kind, payload)
         index = payload.get("contentBlockIndex", 0)
         if kind == "contentBlockDelta":
             delta = payload.get("delta")
             if not (isinstance(delta, dict) and isinstance(delta.get("text"), str) and isinstance(index, int)):
-                return [raw]
+                return [(raw, raw)]
             original = delta["text"]
             released = self._window(index, ("output", "message", "content", index, "text")).push(original)
             self._header_bytes[index] = header_bytes
             return self._changed(
-                raw, header_bytes, {**payload, "delta": {**delta, "text": released}}, released != original
+                raw, header_bytes, lambda text: {**payload, "delta": {**delta, "text": text}}, original, released
             )
         if kind == "contentBlockStop" and isinstance(index, int) and index in self._windows:
             held = self._held_frame(index)
-            return [held, raw] if held else self._blocked_or([raw])
-        return [raw]
+            return [held, (raw, raw)] if held[1] else self._blocked_or([(raw, raw)])
+        return [(raw, raw)]
 
-    def _invoke_chunk(self, raw: bytes, header_bytes: bytes, kind: str, payload: dict[str, Any]) -> list[bytes]:
+    def _invoke_chunk(self, raw: bytes, header_bytes: bytes, kind: str, payload: dict[str, Any]) -> list[Pair]:
         encoded = payload.get("bytes")
         if kind != "chunk" or not isinstance(encoded, str):
-            return [raw]
+            return [(raw, raw)]
         try:
             inner = orjson.loads(base64.b64decode(encoded, validate=True))
         except (binascii.Error, ValueError):
-            return [raw]
+            return [(raw, raw)]
         if not isinstance(inner, dict) or not str(inner.get("type", "")).startswith(("content_block", "message")):
             note = "not blocked or redacted: this Bedrock model family's stream is not read by guardrails"
             if note not in self._guard.notes:
                 self._guard.notes.append(note)
-            return [raw]
+            return [(raw, raw)]
         index = inner.get("index", 0)
         if not isinstance(index, int):
-            return [raw]
+            return [(raw, raw)]
         delta = inner.get("delta")
         if inner.get("type") == "content_block_delta" and isinstance(delta, dict) and delta.get("type") == "text_delta":
             original = delta.get("text")
             if not isinstance(original, str):
-                return [raw]
+                return [(raw, raw)]
             released = self._window(index, ("content", index, "text")).push(original)
             self._header_bytes[index] = header_bytes
-            changed = {**payload, "bytes": _b64({**inner, "delta": {**delta, "text": released}})}
-            return self._changed(raw, header_bytes, changed, released != original)
+
+            def rebuilt(text: str) -> dict[str, Any]:
+                return {**payload, "bytes": _b64({**inner, "delta": {**delta, "text": text}})}
+
+            return self._changed(raw, header_bytes, rebuilt, original, released)
         if inner.get("type") == "content_block_stop" and index in self._windows:
             held = self._held_frame(index)
-            return [held, raw] if held else self._blocked_or([raw])
-        return [raw]
+            return [held, (raw, raw)] if held[1] else self._blocked_or([(raw, raw)])
+        return [(raw, raw)]
 
     def _window(self, index: int, path: tuple[str | int, ...]) -> TextWindow:
         found = self._windows.get(index)
@@ -186,27 +196,51 @@ class EventStreamAnswerGuard:
             found = self._windows[index] = self._guard.window(path)
         return found
 
-    def _changed(self, raw: bytes, header_bytes: bytes, payload: dict[str, Any], changed: bool) -> list[bytes]:
+    def _changed(
+        self,
+        raw: bytes,
+        header_bytes: bytes,
+        payload_with: Callable[[str], dict[str, Any]],
+        original: str,
+        released: Released,
+    ) -> list[Pair]:
+        """The delta frame for each copy: as it came when its text did, else re-framed."""
         if self._guard.blocked_by is not None:
             return self._blocked_or([])
-        return [frame(header_bytes, orjson.dumps(payload)) if changed else raw]
+        client, stored = released
+        stored_frame = raw if stored == original else frame(header_bytes, orjson.dumps(payload_with(stored)))
+        if client == stored:
+            return [(stored_frame, stored_frame)]
+        client_frame = raw if client == original else frame(header_bytes, orjson.dumps(payload_with(client)))
+        return [(client_frame, stored_frame)]
 
-    def _blocked_or(self, frames: list[bytes]) -> list[bytes]:
+    def _blocked_or(self, frames: list[Pair]) -> list[Pair]:
         if self._guard.blocked_by is None:
             return frames
         self.ended = True
-        return [exception_frame(self._guard.blocked_by)]
+        error = exception_frame(self._guard.blocked_by)
+        return [(error, error)]
 
-    def _held_frame(self, index: int) -> bytes:
+    def _held_frame(self, index: int) -> Pair:
         """What channel `index` still holds, as one delta frame of the stream's own kind."""
         rest = self._windows.pop(index).close()
-        if not rest or self._guard.blocked_by is not None:
-            return b""
+        if not rest[1] or self._guard.blocked_by is not None:
+            return b"", b""
         header_bytes = self._header_bytes[index]
-        if self.invoke:
-            inner = {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": rest}}
-            return frame(header_bytes, orjson.dumps({"bytes": _b64(inner)}))
-        return frame(header_bytes, orjson.dumps({"contentBlockIndex": index, "delta": {"text": rest}}))
+
+        def held(text: str) -> bytes:
+            if self.invoke:
+                inner = {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}
+                return frame(header_bytes, orjson.dumps({"bytes": _b64(inner)}))
+            return frame(header_bytes, orjson.dumps({"contentBlockIndex": index, "delta": {"text": text}}))
+
+        stored = held(rest[1])
+        return (stored if rest[0] == rest[1] else held(rest[0])), stored
+
+
+def _joined(pairs: list[Pair], *, restoring: bool) -> Pair:
+    client = b"".join(pair[0] for pair in pairs)
+    return client, b"".join(pair[1] for pair in pairs) if restoring else client
 
 
 def _b64(value: Any) -> str:

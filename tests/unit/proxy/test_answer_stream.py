@@ -41,8 +41,11 @@ def chat_chunk(content: str | None = None, finish: str | None = None) -> bytes:
 
 
 def relay(guard: StreamGuard, chunks: list[bytes]) -> bytes:
-    out = b"".join(guard.feed(chunk) for chunk in chunks)
-    return out + guard.flush()
+    """What the client receives; without restore the span keeps the same bytes."""
+    pairs = [guard.feed(chunk) for chunk in chunks]
+    pairs.append(guard.flush())
+    assert all(client == stored for client, stored in pairs)
+    return b"".join(client for client, _ in pairs)
 
 
 def chat_text(data: bytes) -> str:
