@@ -131,7 +131,9 @@ class Rule(BaseModel):
     sampling_rate: float
     delay_s: float
     enabled: bool
-    scanned_until: datetime = Field(description="Spans that started before this have been looked at.")
+    scanned_until: datetime = Field(
+        description="When the rule last looked for new spans (every span stored before then has been looked at)."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -165,8 +167,10 @@ class MessageTemplate(BaseModel):
 class TargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    upstream: str = Field(description="A configured openai, azure or anthropic upstream.")
-    model: str = Field(description="The model (Azure: the deployment).")
+    upstream: str = Field(description="A configured openai, azure, anthropic or bedrock upstream.")
+    model: str = Field(
+        description="The model (Azure: the deployment; Bedrock: the model id or ARN, called by Converse)."
+    )
     prompt_template: str | list[MessageTemplate] | None = Field(
         default=None,
         description="Text (one user message) or messages; {{ question }} takes the input's field, {{ input }}, "
@@ -174,9 +178,15 @@ class TargetIn(BaseModel):
         "with `messages` the conversation.",
     )
     parameters: dict[str, JsonValue] = Field(
-        default_factory=dict, description="Added to each request (temperature, max_tokens, ...)."
+        default_factory=dict,
+        description="Added to each request as they are, in the vendor's own names (temperature, max_tokens, ...; "
+        'Bedrock: inferenceConfig {"maxTokens", "temperature"}, additionalModelRequestFields).',
     )
     api_version: str = Field(default="2024-10-21", description="Azure only: the api-version query value.")
+    stream: bool = Field(
+        default=False,
+        description="Ask for a streamed answer (Bedrock: ConverseStream) and record its time to first token.",
+    )
 
 
 class ExperimentIn(BaseModel):
@@ -234,6 +244,7 @@ class Run(BaseModel):
     cost_usd: float | None = Field(description="The target calls' cost so far (null when none was priced).")
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    ttft_p50_ms: float | None = Field(description="Streamed targets: the median time to first token.")
     started_at: datetime
     finished_at: datetime | None
     created_by: str
@@ -278,7 +289,8 @@ class RunResult(BaseModel):
     output: Any = Field(description="The answer's text, or {messages} when the model called tools.")
     output_span_id: str | None = Field(description="The span of the target's call (scores are annotations on it).")
     output_trace_id: str | None = Field(description="The item's trace: the target's call and its judges' calls.")
-    latency_ms: float | None
+    latency_ms: float | None = Field(description="From the request to the answer's last byte, through the proxy.")
+    ttft_ms: float | None = Field(description="Streamed targets: from the request to the first content.")
     cost_usd: float | None
     input_tokens: int | None
     output_tokens: int | None

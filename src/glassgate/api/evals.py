@@ -40,10 +40,11 @@ from glassgate.api.eval_models import (
     RunSummary,
     TargetIn,
 )
+from glassgate.api.problem_docs import problems
 from glassgate.api.problems import Problem
 from glassgate.api.state import pool_of
 from glassgate.config import UpstreamConfig
-from glassgate.evals import base, runner, target
+from glassgate.evals import base, chat_wire, runner, target
 from glassgate.evals.experiments import agreement
 from glassgate.storage import eval_compare, eval_rules, eval_runs
 from glassgate.storage import evals as store
@@ -75,8 +76,9 @@ def _check_upstream(request: Request, field: str, name: str | None) -> None:
     if upstream is None:
         known = ", ".join(sorted(_upstreams(request))) or "none"
         raise invalid("body", field, f"{name!r} is not a configured upstream ({known})")
-    if upstream.vendor not in ("openai", "azure", "anthropic"):
-        raise invalid("body", field, f"{name!r} is {upstream.vendor}: evaluation speaks openai, azure or anthropic")
+    if upstream.vendor not in chat_wire.VENDORS:
+        speaks = ", ".join(chat_wire.VENDORS)
+        raise invalid("body", field, f"{name!r} is {upstream.vendor}: evaluation speaks {speaks}")
 
 
 def _built(evaluator_type: str, params: dict[str, Any]) -> base.Evaluator:
@@ -128,7 +130,13 @@ async def get_evaluator(request: Request, evaluator_id: str) -> dict[str, Any]:
 @router.patch("/evaluators/{evaluator_id}", response_model=Evaluator, tags=["evaluators"], summary="Change one")
 async def update_evaluator(request: Request, evaluator_id: str, body: EvaluatorPatch) -> dict[str, Any]:
     pool = pool_of(request)
-    changes = body.model_dump(exclude_unset=True)
+    # null clears the judge; for params and description (never null) it means "unchanged", as
+    # leaving them out does (a null description reached a NOT NULL column: a 500, found by fuzzing).
+    changes = {
+        name: value
+        for name, value in body.model_dump(exclude_unset=True).items()
+        if value is not None or name in ("judge_upstream", "judge_model")
+    }
     with storage_refusals():
         current = await store.get_evaluator(pool, evaluator_id)
         if body.params is not None:
@@ -271,6 +279,7 @@ async def create_experiment(request: Request, body: ExperimentIn, caller: Caller
     response_model=Comparison,
     tags=["experiments"],
     summary="Two or more runs side by side: totals per run, then each item's results in every run",
+    responses=problems(404),
 )
 async def compare_runs(
     request: Request,

@@ -34,8 +34,9 @@ import asyncpg
 from glassgate.config import UpstreamConfig
 from glassgate.errors import UpstreamError
 from glassgate.evals import runner, target
+from glassgate.evals.chat_wire import Endpoint, check_vendor
 from glassgate.evals.jobs import JobCancelled
-from glassgate.evals.judge_client import CallRefused, Endpoint, ProxyClient, ProxyUnreachable, check_vendor
+from glassgate.evals.judge_client import CallRefused, ProxyClient, ProxyUnreachable
 from glassgate.storage import eval_jobs, eval_runs
 from glassgate.storage.eval_jobs import Job
 from glassgate.storage.eval_runs import RunContext, Score, TargetOutcome
@@ -100,7 +101,9 @@ class ItemJobs:
         upstream = self._upstreams.get(spec.upstream)
         if upstream is None:
             return TargetOutcome(error=f"the target's upstream {spec.upstream!r} is not configured on this worker")
-        endpoint = Endpoint(spec.upstream, upstream.vendor, spec.model, spec.api_version)
+        endpoint = Endpoint(
+            spec.upstream, upstream.vendor, spec.model, spec.api_version, upstream.region or "", stream=spec.stream
+        )
         trace_id = os.urandom(16).hex()
         headers = {
             "x-glassgate-metadata-experiment": context.experiment_name,

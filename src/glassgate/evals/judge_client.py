@@ -5,17 +5,15 @@ This module owns the evaluation's network. Calls go to the proxy port on loopbac
 upstream's credentials and allow-list, guardrails, and a span of their own, tagged
 `glassgate-eval` (judges) or `glassgate-experiment` (targets) and named by
 `x-glassgate-metadata-*` headers, so evaluation traffic is traced and recognisable (online
-rules never score it). The key sent is `evals.api_keys[upstream]` or `evals.api_key`: a
-Glassgate key for an upstream that holds its own credential, the vendor's for passthrough.
+rules never score it). What each call presents to the proxy (a key, or a SigV4 signature for
+Bedrock) is `proxy_auth`'s; the requests and answers in each vendor's format are `chat_wire`'s.
 
-429, 5xx (and Anthropic's 529) answers and broken connections are retried with exponential
-backoff, honouring Retry-After; other 4xx answers raise `CallRefused` at once (a wrong model,
-a guardrail block: trying again cannot help). A proxy that refuses connections to the end
-raises `ProxyUnreachable` (the server is starting or stopping): the job, not the item, failed.
-
-    openai     POST /{upstream}/v1/chat/completions
-    azure      POST /{upstream}/openai/deployments/{model}/chat/completions?api-version=...
-    anthropic  POST /{upstream}/v1/messages
+An answer is read as it arrives, chunk by chunk, so a streamed one gives its time to first
+token. 429, 5xx (and Anthropic's 529) answers, broken connections and streams that end with
+a vendor's "busy" error are retried with exponential backoff, honouring Retry-After; other 4xx
+answers and stream errors raise `CallRefused` at once (a wrong model, a guardrail block: trying
+again cannot help). A proxy that refuses connections to the end raises `ProxyUnreachable` (the
+server is starting or stopping): the job, not the item, failed.
 """
 
 from __future__ import annotations
@@ -33,15 +31,18 @@ import orjson
 from yarl import URL
 
 from glassgate.errors import UpstreamError
+from glassgate.evals import chat_wire
+from glassgate.evals.chat_wire import Endpoint
+from glassgate.evals.proxy_auth import AwsKeyPair, MissingCredential, ProxyCredentials
+from glassgate.proxy.vendors import CallSummary
 
 if TYPE_CHECKING:
-    from glassgate.config import Settings
+    from glassgate.config import EvalAwsKey, Settings
 
 JUDGE_TAG = "glassgate-eval"
 EXPERIMENT_TAG = "glassgate-experiment"
 _RETRIED = frozenset({429, 500, 502, 503, 504, 529})
 MAX_RETRY_AFTER_S = 30.0
-ANTHROPIC_VERSION = "2023-06-01"
 _HEADER_SAFE = " !\"#$&'()*+,-./:;<=>?@[]^_`{|}~"
 
 
@@ -55,32 +56,12 @@ class ProxyUnreachable(UpstreamError):
 
 @dataclass(frozen=True)
 class Answer:
-    status: int
-    body: bytes
+    """A 2xx answer, read: the vendor adapter's summary (a stream assembled) and its timing."""
+
+    summary: CallSummary
     span_id: str | None  # the proxy's span of the call (x-glassgate-span-id)
-    latency_ms: float  # of the last try
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One model behind one upstream, in that vendor's wire format."""
-
-    upstream: str
-    vendor: str  # openai | azure | anthropic
-    model: str
-    api_version: str = "2024-10-21"
-
-    def path(self) -> tuple[tuple[str, ...], dict[str, str]]:
-        if self.vendor == "azure":
-            return ("openai", "deployments", self.model, "chat", "completions"), {"api-version": self.api_version}
-        if self.vendor == "anthropic":
-            return ("v1", "messages"), {}
-        return ("v1", "chat", "completions"), {}
-
-
-def check_vendor(vendor: str, what: str) -> None:
-    if vendor not in ("openai", "azure", "anthropic"):
-        raise ValueError(f"{what} calls speak the openai, azure or anthropic format; {vendor} is not supported")
+    latency_ms: float  # of the last try, to the answer's last byte
+    ttft_ms: float | None = None  # a streamed answer: to the chunk that carried the first content
 
 
 @dataclass
@@ -88,8 +69,7 @@ class ProxyClient:
     """One HTTP session to Glassgate's proxy, shared by every judge and target of a worker."""
 
     proxy_url: str
-    api_keys: Mapping[str, str] = field(default_factory=dict)
-    default_key: str | None = None
+    credentials: ProxyCredentials = field(default_factory=ProxyCredentials)
     timeout_s: float = 120.0
     backoff_s: float = 0.5
     connections: int = 64
@@ -98,10 +78,24 @@ class ProxyClient:
     @classmethod
     def from_settings(cls, settings: Settings) -> ProxyClient:
         evals = settings.evals
-        return cls(
-            proxy_url=evals.proxy_url or own_url(settings),
+
+        def pair(key: EvalAwsKey) -> AwsKeyPair:
+            return AwsKeyPair(key.access_key_id, key.secret_access_key.get_secret_value())
+
+        credentials = ProxyCredentials(
             api_keys={name: key.get_secret_value() for name, key in evals.api_keys.items()},
             default_key=evals.api_key.get_secret_value() if evals.api_key else None,
+            aws_keys={name: pair(key) for name, key in evals.aws_keys.items()},
+            default_aws_key=pair(evals.aws_key) if evals.aws_key else None,
+            passthrough_bedrock=frozenset(
+                name
+                for name, upstream in settings.upstreams.items()
+                if upstream.vendor == "bedrock" and upstream.auth.type == "passthrough"
+            ),
+        )
+        return cls(
+            proxy_url=evals.proxy_url or own_url(settings),
+            credentials=credentials,
             timeout_s=evals.timeout_s,
             connections=max(evals.concurrency * 2, 8),
         )
@@ -111,16 +105,12 @@ class ProxyClient:
             await self._session.close()
             self._session = None
 
-    def _headers(self, endpoint: Endpoint, extra: Mapping[str, str]) -> dict[str, str]:
-        headers = {"content-type": "application/json", **{name: header_text(value) for name, value in extra.items()}}
-        key = self.api_keys.get(endpoint.upstream, self.default_key)
-        if endpoint.vendor == "anthropic":
-            headers["anthropic-version"] = ANTHROPIC_VERSION
-            if key:
-                headers["x-api-key"] = key
-        elif key:
-            headers.update({"api-key": key} if endpoint.vendor == "azure" else {"authorization": f"Bearer {key}"})
-        return headers
+    def url(self, endpoint: Endpoint) -> URL:
+        query = endpoint.query()
+        return URL(
+            f"{self.proxy_url.rstrip('/')}/{endpoint.upstream}{endpoint.path()}" + (f"?{query}" if query else ""),
+            encoded=True,  # the model id's percent-encoding is what Bedrock routes and SigV4 signs
+        )
 
     async def post(
         self, endpoint: Endpoint, body: Mapping[str, Any], headers: Mapping[str, str], max_retries: int
@@ -130,18 +120,24 @@ class ProxyClient:
             # Our own server on loopback, whose certificate (if it serves HTTPS) names a public host.
             connector = aiohttp.TCPConnector(limit=self.connections, ssl=False)
             self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(self.timeout_s))
-        segments, query = endpoint.path()
-        url = URL(self.proxy_url).joinpath(endpoint.upstream, *segments).with_query(query)
-        data = orjson.dumps(dict(body))
-        sent = self._headers(endpoint, headers)
+        url, data = self.url(endpoint), orjson.dumps(dict(body))
+        extra = {name: header_text(value) for name, value in headers.items()}
         for attempt in range(max_retries + 1):
             delay = self.backoff_s * 2**attempt * (0.5 + random.random() / 2)  # jitter, not secrecy
+            try:
+                sent = self.credentials.headers(endpoint, url, data, extra)
+            except MissingCredential as exc:
+                raise CallRefused(str(exc)) from None
             started = time.perf_counter()
+            chunks: list[bytes] = []
+            arrivals: list[float] = []
             try:
                 async with self._session.post(url, data=data, headers=sent) as response:
-                    status, payload = response.status, await response.read()
-                    span_id = response.headers.get("x-glassgate-span-id")
-                    retry_after = response.headers.get("retry-after", "")
+                    status = response.status
+                    async for chunk in response.content.iter_any():
+                        arrivals.append(time.perf_counter())
+                        chunks.append(chunk)
+                    received = {name.lower(): value for name, value in response.headers.items()}
             except (aiohttp.ClientError, TimeoutError) as exc:
                 problem = f"{type(exc).__name__}: {exc}".rstrip(": ")
                 if isinstance(exc, aiohttp.ClientConnectorError) and attempt == max_retries:
@@ -151,12 +147,25 @@ class ProxyClient:
             else:
                 latency_ms = (time.perf_counter() - started) * 1000
                 if 200 <= status < 300:
-                    return Answer(status, payload, span_id, latency_ms)
-                problem = f"HTTP {status}: {error_message(payload)}"
-                if status not in _RETRIED:
-                    raise CallRefused(f"{endpoint.upstream}/{endpoint.model} refused the call ({problem})")
-                if retry_after.replace(".", "", 1).isdigit():
-                    delay = max(delay, min(float(retry_after), MAX_RETRY_AFTER_S))
+                    summary = chat_wire.summarize(
+                        endpoint, data, status, received.get("content-type", ""), chunks, received
+                    )
+                    first = summary.first_content_chunk
+                    if summary.error is None:
+                        ttft_ms = None
+                        if endpoint.stream and first is not None and first < len(arrivals):
+                            ttft_ms = (arrivals[first] - started) * 1000
+                        return Answer(summary, received.get("x-glassgate-span-id"), latency_ms, ttft_ms)
+                    problem = f"the answer's stream ended with an error ({summary.error_type}: {summary.error})"
+                    if summary.error_type not in chat_wire.TRANSIENT_STREAM_ERRORS:
+                        raise CallRefused(f"{endpoint.upstream}/{endpoint.model}: {problem}")
+                else:
+                    problem = f"HTTP {status}: {chat_wire.error_message(b''.join(chunks))}"
+                    if status not in _RETRIED:
+                        raise CallRefused(f"{endpoint.upstream}/{endpoint.model} refused the call ({problem})")
+                    retry_after = received.get("retry-after", "")
+                    if retry_after.replace(".", "", 1).isdigit():
+                        delay = max(delay, min(float(retry_after), MAX_RETRY_AFTER_S))
             if attempt == max_retries:
                 raise UpstreamError(
                     f"{endpoint.upstream}/{endpoint.model} failed {attempt + 1} time(s) (last: {problem})"
@@ -175,41 +184,6 @@ def own_url(settings: Settings) -> str:
     host = settings.host
     host = "127.0.0.1" if host in ("", "0.0.0.0", "localhost") else "::1" if host == "::" else host
     return str(URL.build(scheme="https" if settings.tls_cert else "http", host=host, port=settings.port))
-
-
-def error_message(payload: bytes) -> str:
-    try:
-        error = orjson.loads(payload)["error"]
-        return str(error["message"] if isinstance(error, dict) else error)[:300]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return payload[:300].decode("utf-8", "replace")
-
-
-def chat_body(endpoint: Endpoint, messages: list[dict[str, Any]], parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """A chat request in the endpoint's format; `messages` are OpenAI-style {role, content} with text content."""
-    if endpoint.vendor != "anthropic":
-        body: dict[str, Any] = {} if endpoint.vendor == "azure" else {"model": endpoint.model}
-        return {**body, "messages": messages, **parameters}
-    system = "\n\n".join(str(message["content"]) for message in messages if message["role"] == "system")
-    turns = [message for message in messages if message["role"] != "system"]
-    body = {"model": endpoint.model, "max_tokens": 1024, "messages": turns, **parameters}
-    if system:
-        body["system"] = system
-    return body
-
-
-def answer_text(endpoint: Endpoint, payload: bytes) -> str:
-    """The text of a chat answer (OpenAI's first choice, or Anthropic's text blocks)."""
-    try:
-        body = orjson.loads(payload)
-        if endpoint.vendor == "anthropic":
-            return "".join(block.get("text", "") for block in body["content"] if block.get("type") == "text")
-        content = body["choices"][0]["message"]["content"]
-    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise UpstreamError(
-            f"the answer of {endpoint.upstream}/{endpoint.model} is not a chat answer ({exc!r})"
-        ) from None
-    return content if isinstance(content, str) else ""
 
 
 class ProxyJudge:
@@ -248,7 +222,10 @@ class ProxyJudge:
 
     async def complete(self, prompt: str, *, system: str | None = None) -> str:
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-        parameters: dict[str, Any] = {"temperature": 0, "max_tokens": self._max_tokens}
-        body = chat_body(self.endpoint, messages, parameters)
+        parameters = chat_wire.judge_parameters(self.endpoint.vendor, self._max_tokens)
+        body = chat_wire.chat_body(self.endpoint, messages, parameters)
         answer = await self._client.post(self.endpoint, body, self._headers, self._max_retries)
-        return answer_text(self.endpoint, answer.body)
+        text = chat_wire.answer_text(self.endpoint.vendor, answer.summary.response_json)
+        if text is None:
+            raise UpstreamError(f"the answer of {self.endpoint.upstream}/{self.endpoint.model} is not a chat answer")
+        return text

@@ -47,7 +47,7 @@ class RuleJobs:
             log.debug("online rules enqueued %s", added)
 
     async def prune(self) -> None:
-        """Forget finished online jobs after a week (their spans are long out of the scan window)."""
+        """Forget finished online jobs after a week (the scans have long passed their spans)."""
         await eval_jobs.prune(self._pool, JOB_RETENTION)
 
     async def run(self, job: Job) -> None:

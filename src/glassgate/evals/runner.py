@@ -28,7 +28,8 @@ import orjson
 
 from glassgate.errors import UpstreamError
 from glassgate.evals.base import EvalInput, EvalResult, Evaluator, JudgeClient, create
-from glassgate.evals.judge_client import Endpoint, ProxyClient, ProxyJudge, check_vendor
+from glassgate.evals.chat_wire import Endpoint, check_vendor
+from glassgate.evals.judge_client import ProxyClient, ProxyJudge
 from glassgate.storage.evals import ScoreShape
 from glassgate.storage.score_configs import Category
 from glassgate.tracing.conversation import conversation_of
@@ -94,7 +95,7 @@ class Scorers:
             raise ValueError(f"evaluator {row['name']!r}: judge upstream {upstream!r} is not configured")
         check_vendor(config.vendor, "judge")
         api_version = self._judge.api_version if self._judge else "2024-10-21"
-        endpoint = Endpoint(upstream, config.vendor, model, api_version)
+        endpoint = Endpoint(upstream, config.vendor, model, api_version, config.region or "")
         max_tokens = self._judge.max_tokens if self._judge else 1024
         return ProxyJudge(self._client, endpoint, row["name"], max_tokens=max_tokens)
 

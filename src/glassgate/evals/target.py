@@ -10,23 +10,24 @@ The item becomes chat messages in one of two ways:
   or the neutral form of items made from spans) is the conversation.
 A placeholder the item cannot fill is that item's error (`TemplateError`), and the run goes on.
 
-The answer's text is the output (or, when the model called tools, the neutral
-`{"messages": [...]}` answer), with its span id, latency, token counts and cost (from the
-same price table the spans use).
+The request is in the upstream's own format (`chat_wire`: OpenAI and Azure chat, Anthropic
+Messages, Bedrock Converse); with `stream`, it asks for a stream (Bedrock: ConverseStream), read
+as it arrives through the proxy. The answer's text is the output (or, when the model called
+tools, the neutral `{"messages": [...]}` answer), with its span id, latency, time to first token
+(streamed targets), token counts and cost (from the same price table the spans use).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
-from glassgate.evals.judge_client import EXPERIMENT_TAG, Endpoint, ProxyClient, chat_body
-from glassgate.proxy.vendors import anthropic as anthropic_wire
-from glassgate.proxy.vendors import openai as openai_wire
+from glassgate.evals.chat_wire import Endpoint, chat_body
+from glassgate.evals.judge_client import EXPERIMENT_TAG, Answer, ProxyClient
 from glassgate.storage.eval_runs import TargetOutcome
 from glassgate.tracing import pricing
 from glassgate.tracing.conversation import conversation_of
@@ -35,7 +36,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _NAME = re.compile(r"[A-Za-z_][\w-]*(?:\.[\w-]+)*")
 _ITEM_FIELDS = ("input", "expected_output", "expected", "metadata", "item_id")
 ROLES = frozenset({"system", "user", "assistant"})
-# Fields of the request body the experiment itself sets (or cannot relay, like streaming).
+# Fields of the request body the experiment itself sets (streaming is the target's `stream`).
 RESERVED_PARAMETERS = frozenset({"model", "messages", "system", "stream", "stream_options", "n"})
 
 
@@ -53,6 +54,7 @@ class Target:
     prompt_template: Template | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     api_version: str = "2024-10-21"  # azure only: the api-version query value
+    stream: bool = False  # ask for a streamed answer (and time its first token)
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> Target:
@@ -62,6 +64,7 @@ class Target:
             prompt_template=value.get("prompt_template"),
             parameters=dict(value.get("parameters") or {}),
             api_version=str(value.get("api_version") or "2024-10-21"),
+            stream=bool(value.get("stream", False)),
         )
 
 
@@ -181,18 +184,17 @@ async def ask(
     """One item through the target. TemplateError and CallRefused are the item's; UpstreamError means try later."""
     body = chat_body(endpoint, messages_for(target, item), target.parameters)
     answer = await client.post(endpoint, body, {"x-glassgate-tags": EXPERIMENT_TAG, **headers}, max_retries)
-    return outcome_of(endpoint, answer.body, answer.span_id, answer.latency_ms)
+    return outcome_of(endpoint, answer)
 
 
-def outcome_of(endpoint: Endpoint, payload: bytes, span_id: str | None, latency_ms: float) -> TargetOutcome:
-    try:
-        response = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return TargetOutcome(output_span_id=span_id, latency_ms=latency_ms, error="the answer is not JSON")
-    anthropic = endpoint.vendor == "anthropic"
-    operation = "messages" if anthropic else "chat"
-    usage = (anthropic_wire if anthropic else openai_wire).usage_from(operation, response.get("usage"))
-    served = response.get("model") if isinstance(response.get("model"), str) else endpoint.model
+def outcome_of(endpoint: Endpoint, answer: Answer) -> TargetOutcome:
+    summary = answer.summary
+    timing = TargetOutcome(output_span_id=answer.span_id, latency_ms=answer.latency_ms, ttft_ms=answer.ttft_ms)
+    response = summary.response_json
+    if not isinstance(response, dict):
+        return replace(timing, error="the answer is not a JSON object")
+    usage = summary.usage
+    served = summary.response_model or endpoint.model
     cost = pricing.price(
         endpoint.vendor,
         served,
@@ -201,19 +203,14 @@ def outcome_of(endpoint: Endpoint, payload: bytes, span_id: str | None, latency_
         cache_read_tokens=usage.cached_tokens,
         cache_write_tokens=usage.cache_write_tokens,
     )
-    answer = conversation_of("anthropic" if anthropic else "openai", operation, None, response)["output"]
-    first = [message for message in answer if message.get("choice") in (None, 0)]
+    answered = conversation_of(endpoint.vendor, summary.operation, None, response, model=endpoint.model)["output"]
+    first = [message for message in answered if message.get("choice") in (None, 0)]
     parts = [part for message in first for part in message.get("parts") or []]
     output: Any
     if any(part.get("type") == "tool_call" for part in parts):
         output = {"messages": first}
     else:
         output = "".join(str(part.get("text") or "") for part in parts if part.get("type") in ("text", "refusal"))
-    return TargetOutcome(
-        output=output,
-        output_span_id=span_id,
-        latency_ms=latency_ms,
-        cost_usd=cost.usd,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
+    return replace(
+        timing, output=output, cost_usd=cost.usd, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens
     )

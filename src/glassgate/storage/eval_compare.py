@@ -21,8 +21,8 @@ from glassgate.storage.eval_runs import eval_key, get_run
 from glassgate.storage.score_configs import decode_value
 
 _RESULTS = (
-    "SELECT run_id, item_id, item_version, output::text, output_span_id, output_trace_id, latency_ms, cost_usd, "
-    "input_tokens, output_tokens, error, score_errors::text, scored_at FROM experiment_results "
+    "SELECT run_id, item_id, item_version, output::text, output_span_id, output_trace_id, latency_ms, ttft_ms, "
+    "cost_usd, input_tokens, output_tokens, error, score_errors::text, scored_at FROM experiment_results "
     "WHERE run_id = ANY ($1::text[]) AND item_id = ANY ($2::text[])"
 )
 _PAGE = (

@@ -1,13 +1,23 @@
-"""Online evaluation rules, and finding the new spans each rule scores (migration 0011).
+"""Online evaluation rules, and finding the new spans each rule scores (migrations 0011, 0012).
 
 A rule has a span filter (the span list's filters), a sampling rate, a delay and an
 evaluator. Workers look for new spans every few seconds: each rule is taken by one worker at
-a time (`FOR UPDATE SKIP LOCKED`), which enqueues one job per matching, sampled span that
-started since the rule's `scanned_until` (minus LATE_S, since spans are stored when their
-call ends and the writer batches them), to run `delay_s` after the call ended. Jobs are
-keyed `rule:{rule_id}:{span_id}`, so a span seen by two scans is scored once. Spans stored
-more than LATE_S after they started (a very long call, a spill replayed after an outage)
-are not scored by online rules.
+a time (`FOR UPDATE SKIP LOCKED`), which enqueues one job per matching, sampled span stored
+since the rule's last scan, to run `delay_s` after the call ended. Jobs are keyed
+`rule:{rule_id}:{span_id}`, so a span seen by two scans is scored once.
+
+"Stored since the last scan" is exact, whatever the span's started_at (a spill replayed after
+an outage, OTLP spans of last week): each span row carries the id of the transaction that
+stored it (`stored_xid`, indexed on every partition), and each rule the snapshot its last scan
+took (`scanned_snapshot`). The spans that snapshot did not see are those stored by a
+transaction at or past its xmax, or by one in progress then (which may have committed after
+later ones did); a scan reads just those through the index, up to its own snapshot's xmax,
+which the rule keeps next. A rule therefore starts with the spans stored after it was created
+(or switched on again).
+
+A database restored into another PostgreSQL cluster starts its transaction ids afresh, below
+the rules' snapshots: a scan that finds its rule's snapshot ahead of the server's starts the
+rule again from now, and says so in the log.
 
 Sampling is deterministic by span id: a span is sampled when the first 32 bits of the MD5
 of its id, read as a fraction of 2^32, are below the rate (`glassgate.evals.online.sampled`
@@ -18,6 +28,7 @@ glassgate-experiment, glassgate-internal) are never scored, or judges would judg
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,7 +41,7 @@ from glassgate.storage.annotation_errors import Conflict, Invalid, NotFound
 from glassgate.storage.evals import get_evaluator
 from glassgate.storage.score_configs import check_name
 
-LATE_S = 120.0
+log = logging.getLogger(__name__)
 EVALUATION_TAGS = ["glassgate-eval", "glassgate-experiment", "glassgate-internal"]
 RULE_JOB = "online_eval"
 FILTER_FIELDS = ("upstream", "model", "status", "project", "kind", "session_id", "user_id")
@@ -118,7 +129,9 @@ async def update_rule(pool: asyncpg.Pool, rule_id: str, changes: Mapping[str, An
             await connection.execute(
                 "UPDATE eval_rules SET name = $2, evaluator_id = $3, filter = $4::jsonb, sampling_rate = $5, "
                 "delay_s = $6, enabled = $7, updated_at = now(), "
-                "scanned_until = CASE WHEN $7 AND NOT enabled THEN now() ELSE scanned_until END WHERE rule_id = $1",
+                "scanned_until = CASE WHEN $7 AND NOT enabled THEN now() ELSE scanned_until END, "
+                "scanned_snapshot = CASE WHEN $7 AND NOT enabled THEN pg_current_snapshot() ELSE scanned_snapshot END "
+                "WHERE rule_id = $1",
                 rule_id,
                 check_name(merged["name"]),
                 merged["evaluator_id"],
@@ -176,31 +189,51 @@ async def enqueue_new_spans(pool: asyncpg.Pool, max_attempts: int) -> dict[str, 
     """For every enabled rule no other worker is scanning: enqueue its new spans. Returns jobs added per rule."""
     added: dict[str, int] = {}
     async with pool.acquire() as connection, connection.transaction():
+        # The snapshot is taken before the spans are read (later statements), so a span committed in
+        # between is read now and again next time (one job: the key), never by neither scan.
         rules = await connection.fetch(
-            "SELECT rule_id, filter::text, sampling_rate, delay_s, "
-            "greatest(scanned_until - make_interval(secs => $1), created_at) AS since, now() AS until "
-            "FROM eval_rules WHERE enabled ORDER BY rule_id FOR UPDATE SKIP LOCKED",
-            LATE_S,
+            "SELECT rule_id, filter::text, sampling_rate, delay_s, pg_snapshot_xmax(scanned_snapshot) AS since_xmax, "
+            "array(SELECT pg_snapshot_xip(scanned_snapshot)) AS since_xip, pg_current_snapshot()::text AS snapshot, "
+            "pg_snapshot_xmax(pg_current_snapshot()) AS until_xmax, now() AS scanned_at "
+            "FROM eval_rules WHERE enabled ORDER BY rule_id FOR UPDATE SKIP LOCKED"
         )
         for rule in rules:
-            params: list[Any] = [rule["rule_id"], RULE_JOB, rule["since"], rule["until"], EVALUATION_TAGS]
-            params += [rule["sampling_rate"], rule["delay_s"], max_attempts]
-            conditions = " AND ".join(["true", *filter_sql(orjson.loads(rule["filter"]), _binder(params))])
-            count = await connection.fetchval(
-                "WITH added AS (INSERT INTO eval_jobs (kind, payload, idempotency_key, run_after, max_attempts) "
-                "SELECT $2, jsonb_build_object('rule_id', $1::text, 'span_id', s.span_id), "
-                "'rule:' || $1 || ':' || s.span_id, s.started_at + make_interval(secs => "
-                "coalesce(s.latency_ms, 0) / 1000.0 + $7), $8 FROM spans s "
-                "WHERE s.started_at >= $3 AND s.started_at < $4 AND NOT (s.tags && $5::text[]) "
-                f"AND {SAMPLE_SQL} < $6 AND {conditions} "
-                "ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1) SELECT count(*) FROM added",
-                *params,
-            )
+            count = 0
+            if rule["since_xmax"] > rule["until_xmax"]:
+                log.warning(
+                    "online rule %s: its last scan saw transaction ids up to %d, ahead of this server's %d (a database "
+                    "restored into another cluster?); it scores the spans stored from now on",
+                    rule["rule_id"],
+                    rule["since_xmax"],
+                    rule["until_xmax"],
+                )
+            else:
+                count = await _enqueue_for_rule(connection, rule, max_attempts)
             await connection.execute(
-                "UPDATE eval_rules SET scanned_until = $2 WHERE rule_id = $1", rule["rule_id"], rule["until"]
+                "UPDATE eval_rules SET scanned_snapshot = $2::text::pg_snapshot, scanned_until = $3 WHERE rule_id = $1",
+                rule["rule_id"],
+                rule["snapshot"],
+                rule["scanned_at"],
             )
-            added[rule["rule_id"]] = int(count)
+            added[rule["rule_id"]] = count
     return added
+
+
+async def _enqueue_for_rule(connection: asyncpg.Connection, rule: asyncpg.Record, max_attempts: int) -> int:
+    params: list[Any] = [rule["rule_id"], RULE_JOB, rule["since_xmax"], rule["since_xip"], rule["until_xmax"]]
+    params += [EVALUATION_TAGS, rule["sampling_rate"], rule["delay_s"], max_attempts]
+    conditions = " AND ".join(["true", *filter_sql(orjson.loads(rule["filter"]), _binder(params))])
+    count = await connection.fetchval(
+        "WITH added AS (INSERT INTO eval_jobs (kind, payload, idempotency_key, run_after, max_attempts) "
+        "SELECT $2, jsonb_build_object('rule_id', $1::text, 'span_id', s.span_id), "
+        "'rule:' || $1 || ':' || s.span_id, s.started_at + make_interval(secs => "
+        "coalesce(s.latency_ms, 0) / 1000.0 + $8), $9 FROM spans s "
+        "WHERE (s.stored_xid >= $3::xid8 OR s.stored_xid = ANY ($4::xid8[])) AND s.stored_xid < $5::xid8 "
+        f"AND NOT (s.tags && $6::text[]) AND {SAMPLE_SQL} < $7 AND {conditions} "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1) SELECT count(*) FROM added",
+        *params,
+    )
+    return int(count)
 
 
 async def rule_for_job(pool: asyncpg.Pool, rule_id: str) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""Experiment runs, their results, and the scores evaluators give (migration 0011).
+"""Experiment runs, their results, and the scores evaluators give (migrations 0011, 0012).
 
 Starting a run enqueues one job per item of the experiment's pinned dataset version, in the
 same transaction, so workers anywhere share the run and a dead worker's items go to another.
@@ -33,19 +33,20 @@ MAX_ERROR_CHARS = 2000
 
 _PROGRESS = (
     "SELECT r.run_id, r.experiment_id, x.name AS experiment_name, r.number, r.status, r.item_count, r.started_at, "
-    "r.finished_at, r.created_by, p.done, p.errors, p.cost_usd, p.latency_p50_ms, p.latency_p95_ms, "
+    "r.finished_at, r.created_by, p.done, p.errors, p.cost_usd, p.latency_p50_ms, p.latency_p95_ms, p.ttft_p50_ms, "
     "j.pending, j.running FROM experiment_runs r JOIN experiments x USING (experiment_id) "
     "CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE scored_at IS NOT NULL) AS done, "
     "count(*) FILTER (WHERE error IS NOT NULL OR score_errors <> '{}') AS errors, sum(cost_usd) AS cost_usd, "
     "percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS latency_p50_ms, "
-    "percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS latency_p95_ms "
+    "percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS latency_p95_ms, "
+    "percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms) AS ttft_p50_ms "
     "FROM experiment_results res WHERE res.run_id = r.run_id) AS p "
     "CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE status = 'pending') AS pending, "
     "count(*) FILTER (WHERE status = 'running') AS running FROM eval_jobs oj "
     "WHERE oj.run_id = r.run_id AND oj.status IN ('pending', 'running')) AS j"
 )
 _RESULT_COLUMNS = (
-    "run_id, item_id, item_version, output::text, output_span_id, output_trace_id, latency_ms, cost_usd, "
+    "run_id, item_id, item_version, output::text, output_span_id, output_trace_id, latency_ms, ttft_ms, cost_usd, "
     "input_tokens, output_tokens, error, score_errors::text, scored_at, created_at"
 )
 
@@ -73,6 +74,7 @@ class TargetOutcome:
     output_span_id: str | None = None
     output_trace_id: str | None = None
     latency_ms: float | None = None
+    ttft_ms: float | None = None  # a streamed answer's first content, from the request
     cost_usd: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -304,8 +306,8 @@ async def store_outcome(
     error = outcome.error[:MAX_ERROR_CHARS] if outcome.error is not None else None
     record = await pool.fetchrow(
         "INSERT INTO experiment_results (run_id, item_id, item_version, output, output_span_id, output_trace_id, "
-        "latency_ms, cost_usd, input_tokens, output_tokens, error, scored_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, "
-        "$7, $8, $9, $10, $11, CASE WHEN $11::text IS NULL THEN NULL ELSE now() END) "
+        "latency_ms, cost_usd, input_tokens, output_tokens, error, ttft_ms, scored_at) VALUES ($1, $2, $3, $4::jsonb, "
+        "$5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $11::text IS NULL THEN NULL ELSE now() END) "
         f"ON CONFLICT (run_id, item_id) DO NOTHING RETURNING {_RESULT_COLUMNS}",
         run_id,
         item_id,
@@ -318,6 +320,7 @@ async def store_outcome(
         outcome.input_tokens,
         outcome.output_tokens,
         error,
+        outcome.ttft_ms,
     )
     if record is not None:
         return _result(record), True

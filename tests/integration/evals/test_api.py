@@ -54,10 +54,15 @@ async def test_evaluators_crud_and_their_score_configs(http: httpx.AsyncClient) 
     assert bad_type["errors"][0]["field"] == "body.type" and "known:" in bad_type["detail"]
     bad_params = problem(await http.post("/api/v1/evaluators", json={"name": "x", "type": "regex", "params": {}}), 422)
     assert bad_params["errors"][0]["field"] == "body.params" and "pattern" in bad_params["detail"]
-    bad_judge = await http.post(
-        "/api/v1/evaluators", json={"name": "x", "type": "toxicity", "judge_upstream": "bedrock"}
-    )
+    bad_judge = await http.post("/api/v1/evaluators", json={"name": "x", "type": "toxicity", "judge_upstream": "nope"})
     assert problem(bad_judge, 422)["errors"][0]["field"] == "body.judge_upstream"
+    bedrock_judge = {
+        "name": "toxic",
+        "type": "toxicity",
+        "judge_upstream": "bedrock",
+        "judge_model": "amazon.nova-lite-v1:0",
+    }
+    assert ok(await http.post("/api/v1/evaluators", json=bedrock_judge), 201)["judge_upstream"] == "bedrock"
 
     exact = ok(await http.post("/api/v1/evaluators", json={"name": "exact", "type": "exact_match"}), 201)
     assert (exact["kind"], exact["score_kind"]) == ("code", "categorical")
@@ -125,7 +130,6 @@ async def test_experiment_runs_results_compare_and_agreement(
 
     changes: list[tuple[dict[str, Any], str]] = [
         ({"target": {**target, "upstream": "nope"}}, "body.target.upstream"),
-        ({"target": {**target, "upstream": "bedrock"}}, "body.target.upstream"),
         ({"target": {**target, "prompt_template": "{{ question"}}, "body.target.prompt_template"),
         ({"target": {**target, "prompt_template": "{{ two words }}"}}, "body.target.prompt_template"),
         ({"target": {**target, "parameters": {"stream": True}}}, "body.target.parameters"),
@@ -136,6 +140,11 @@ async def test_experiment_runs_results_compare_and_agreement(
         refusal = problem(await http.post("/api/v1/experiments", json={**body, **change}), 422)
         assert refusal["errors"][0]["field"] == field, (change, refusal)
     problem(await http.post("/api/v1/experiments", json={**body, "dataset_id": "ds_nope"}), 404)
+    streamed = {**target, "upstream": "bedrock", "model": "amazon.nova-lite-v1:0", "stream": True}
+    on_bedrock = ok(
+        await http.post("/api/v1/experiments", json={**body, "name": "on-bedrock", "target": streamed}), 201
+    )
+    assert (on_bedrock["target"]["upstream"], on_bedrock["target"]["stream"]) == ("bedrock", True)
     problem(await http.post("/api/v1/experiments", json={**body, "evaluator_ids": ["ev_nope"]}), 404)
 
     first = ok(await http.post("/api/v1/experiments", json={**body, "start": True}), 201)
@@ -161,6 +170,7 @@ async def test_experiment_runs_results_compare_and_agreement(
         }
     ]
     assert summary["latency_p50_ms"] > 0 and summary["cost_usd"] > 0
+    assert summary["ttft_p50_ms"] is None  # not streamed
     assert ok(await http.get(f"/api/v1/experiments/{first['experiment_id']}"))["status"] == "completed"
 
     pages: list[dict[str, Any]] = []
@@ -176,6 +186,7 @@ async def test_experiment_runs_results_compare_and_agreement(
     assert [row["input"] for row in pages] == [item["input"] for item in ITEMS]
     assert [row["output"] for row in pages] == [f"A: q{n}" for n in range(6)]
     assert [row["scores"][0]["value"] for row in pages] == ["fail", "pass"] * 3
+    assert all(row["latency_ms"] > 0 and row["ttft_ms"] is None for row in pages)
 
     second = ok(
         await http.post(

@@ -135,3 +135,61 @@ async def test_judged_online_a_wrong_answer_fails_its_job_and_a_late_span_is_wai
     assert {call.header("x-glassgate-metadata-rule") for call in calls} == {"judged"}
     assert {call.header("x-glassgate-tags") for call in calls} == {"glassgate-eval"}
     assert await eval_rules.rule_jobs(pool, rule["rule_id"]) == {"done": 2, "failed": 1}
+
+
+async def test_a_span_stored_after_a_scan_is_enqueued_once_whatever_its_start(
+    pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    evaluator = await new_evaluator(pool, "says-answer", "contains", {"values": ["answer"]})
+    rule = await eval_rules.create_rule(pool, name="all", evaluator_id=evaluator, span_filter={}, sampling_rate=1.0)
+    added = {rule["rule_id"]: 1}
+    await insert_spans(pool, [span(1)])
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == added
+
+    # Stored after that scan, started an hour ago (a spill replayed after an outage), or 40 days
+    # ago (OTLP spans of another month, stored in its partition or the default one).
+    now = datetime.now(UTC)
+    late, older = span(2, started_at=now - timedelta(hours=1)), span(3, started_at=now - timedelta(days=40))
+    await insert_spans(pool, [late])
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == added
+    await insert_spans(pool, [older])
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == added
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == {rule["rule_id"]: 0}
+    jobs = await pool.fetch("SELECT payload ->> 'span_id' AS span_id, run_after FROM eval_jobs ORDER BY job_id")
+    assert [job["span_id"] for job in jobs] == [span(n).span_id for n in (1, 2, 3)]
+    assert all(job["run_after"] <= datetime.now(UTC) for job in jobs)  # their delay passed long ago
+
+    # A transaction in progress during a scan commits after it: the next scan still finds its span.
+    async with pool.acquire() as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        await connection.execute(
+            "INSERT INTO spans (span_id, trace_id, project, kind, status, started_at) "
+            "VALUES ('slowcommit000001', 'ab', 'default', 'llm', 'ok', now() - interval '10 minutes')"
+        )
+        await insert_spans(pool, [span(4)])  # a later transaction, committed first
+        assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == added
+        await transaction.commit()
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == added
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == {rule["rule_id"]: 0}
+    assert await pool.fetchval("SELECT count(*) FROM eval_jobs WHERE payload ->> 'span_id' = 'slowcommit000001'") == 1
+
+    # A database restored into another cluster has younger transaction ids than the rule's scan saw.
+    await pool.execute("UPDATE eval_rules SET scanned_snapshot = '9999999999:9999999999:'")
+    with caplog.at_level("WARNING", logger="glassgate.storage.eval_rules"):
+        assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == {rule["rule_id"]: 0}
+    assert "restored into another cluster" in caplog.text
+    await insert_spans(pool, [span(5)])
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == added
+
+
+async def test_a_rule_switched_on_again_starts_from_then(pool: asyncpg.Pool) -> None:
+    evaluator = await new_evaluator(pool, "says-answer", "contains", {"values": ["answer"]})
+    rule = await eval_rules.create_rule(pool, name="r", evaluator_id=evaluator, span_filter={}, sampling_rate=1.0)
+    await eval_rules.update_rule(pool, rule["rule_id"], {"enabled": False})
+    await insert_spans(pool, [span(1)])
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == {}
+    await eval_rules.update_rule(pool, rule["rule_id"], {"enabled": True})
+    await insert_spans(pool, [span(2)])
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == {rule["rule_id"]: 1}
+    assert await pool.fetchval("SELECT payload ->> 'span_id' FROM eval_jobs") == span(2).span_id

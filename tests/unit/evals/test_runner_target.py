@@ -1,13 +1,15 @@
-"""evals.target and evals.judge_client, without a network: templates, requests and answers in each format."""
+"""evals.target without a network: templates, and answers read into outcomes (text, usage, cost, tools)."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
 
-from glassgate.evals import target
-from glassgate.evals.judge_client import Endpoint, answer_text, chat_body, header_text
+from glassgate.evals import chat_wire, target
+from glassgate.evals.chat_wire import Endpoint
+from glassgate.evals.judge_client import Answer, header_text
 from glassgate.evals.online import sampled
+from tests.fakes import bedrock_fixtures as bedrock_fx
 from tests.fakes import openai_fixtures as fx
 
 ITEM = {
@@ -78,34 +80,15 @@ def test_without_a_template_text_and_conversations_are_sent_as_they_are() -> Non
         target.messages_for(plain, {"item_id": "it_9", "input": {"question": "q"}})
 
 
-def test_requests_are_written_in_each_vendors_format() -> None:
-    messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "hi"}]
-    openai = Endpoint("o", "openai", "gpt-4o-mini")
-    assert chat_body(openai, messages, {"temperature": 0}) == {
-        "model": "gpt-4o-mini",
-        "messages": messages,
-        "temperature": 0,
-    }
-    azure = Endpoint("a", "azure", "my-deployment", "2024-10-21")
-    assert azure.path() == (
-        ("openai", "deployments", "my-deployment", "chat", "completions"),
-        {"api-version": "2024-10-21"},
-    )
-    assert "model" not in chat_body(azure, messages, {})
-    anthropic = Endpoint("c", "anthropic", "claude-x")
-    assert chat_body(anthropic, messages, {"max_tokens": 50}) == {
-        "model": "claude-x",
-        "max_tokens": 50,
-        "system": "sys",
-        "messages": [{"role": "user", "content": "hi"}],
-    }
+def answer(endpoint: Endpoint, body: bytes, span_id: str | None = None) -> Answer:
+    summary = chat_wire.summarize(endpoint, b"{}", 200, "application/json", [body], {})
+    return Answer(summary, span_id, 12.0)
 
 
 def test_answers_give_text_usage_cost_and_tool_calls() -> None:
     openai = Endpoint("o", "openai", "gpt-4o-mini")
     body = fx.chat_completion({}, azure=False)
-    assert answer_text(openai, orjson.dumps(body)) == fx.TEXT
-    outcome = target.outcome_of(openai, orjson.dumps(body), "00000000000000ab", 12.0)
+    outcome = target.outcome_of(openai, answer(openai, orjson.dumps(body), "00000000000000ab"))
     assert (outcome.output, outcome.output_span_id, outcome.input_tokens, outcome.output_tokens) == (
         fx.TEXT,
         "00000000000000ab",
@@ -113,8 +96,9 @@ def test_answers_give_text_usage_cost_and_tool_calls() -> None:
         6,
     )
     assert outcome.cost_usd is not None and outcome.cost_usd > 0
+    assert (outcome.latency_ms, outcome.ttft_ms) == (12.0, None)  # not streamed: no time to first token
     with_tools = fx.chat_completion({"tools": [{"type": "function"}]}, azure=False)
-    called = target.outcome_of(openai, orjson.dumps(with_tools), None, 1.0).output
+    called = target.outcome_of(openai, answer(openai, orjson.dumps(with_tools))).output
     assert called["messages"][0]["parts"][0]["name"] == "get_weather"
     anthropic = Endpoint("c", "anthropic", "claude-3-5-haiku-latest")
     message = {
@@ -124,10 +108,26 @@ def test_answers_give_text_usage_cost_and_tool_calls() -> None:
         "content": [{"type": "text", "text": "Bonjour"}],
         "usage": {"input_tokens": 10, "output_tokens": 3, "cache_read_input_tokens": 5},
     }
-    assert answer_text(anthropic, orjson.dumps(message)) == "Bonjour"
-    read = target.outcome_of(anthropic, orjson.dumps(message), None, 1.0)
+    read = target.outcome_of(anthropic, answer(anthropic, orjson.dumps(message)))
     assert (read.output, read.input_tokens, read.output_tokens) == ("Bonjour", 15, 3)
-    assert target.outcome_of(openai, b"<html>", None, 1.0).error == "the answer is not JSON"
+    assert target.outcome_of(openai, answer(openai, b"<html>")).error == "the answer is not a JSON object"
+
+
+def test_a_converse_answer_gives_text_usage_cost_and_tool_calls() -> None:
+    model = "anthropic.claude-3-haiku-20240307-v1:0"
+    bedrock = Endpoint("b", "bedrock", model)
+    read = target.outcome_of(bedrock, answer(bedrock, orjson.dumps(bedrock_fx.converse({}))))
+    # Converse counts cache reads apart from inputTokens; outcomes count them in, as spans do.
+    assert (read.output, read.input_tokens, read.output_tokens) == (bedrock_fx.TEXT, 16, 6)
+    assert read.cost_usd is not None and read.cost_usd > 0  # priced by the model id in the path
+    tools = bedrock_fx.converse({"toolConfig": {"tools": []}})
+    called = target.outcome_of(bedrock, answer(bedrock, orjson.dumps(tools))).output
+    assert called["messages"][0]["parts"][0] == {
+        "type": "tool_call",
+        "id": "tooluse_1",
+        "name": "get_weather",
+        "arguments": {"city": "Paris"},
+    }
 
 
 def test_sampling_is_deterministic_and_proportional() -> None:

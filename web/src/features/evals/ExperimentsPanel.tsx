@@ -63,6 +63,7 @@ export function ExperimentsPanel() {
                 </td>
                 <td className="mono small">
                   {experiment.target.upstream}:{experiment.target.model}
+                  {experiment.target.stream ? <span className="muted"> · stream</span> : null}
                 </td>
                 <td className="num">{experiment.evaluator_ids.length}</td>
                 <td className="num">{experiment.run_count}</td>
@@ -92,6 +93,7 @@ function CreateExperiment({ onCancel }: { onCancel: () => void }) {
   const [version, setVersion] = useState("");
   const [target, setTarget] = useState("");
   const [template, setTemplate] = useState("");
+  const [stream, setStream] = useState(false);
   const [chosen, setChosen] = useState<string[]>([]);
   const [concurrency, setConcurrency] = useState("8");
   const [ceiling, setCeiling] = useState("");
@@ -114,7 +116,12 @@ function CreateExperiment({ onCancel }: { onCancel: () => void }) {
       description: "",
       dataset_id: dataset,
       dataset_version: version ? Number(version) : null,
-      target: { ...parsed.value, api_version: AZURE_API_VERSION, ...(template.trim() ? { prompt_template: template } : {}) },
+      target: {
+        ...parsed.value,
+        api_version: AZURE_API_VERSION,
+        stream,
+        ...(template.trim() ? { prompt_template: template } : {}),
+      },
       evaluator_ids: chosen,
       concurrency: inFlight,
       max_retries: 3,
@@ -164,6 +171,7 @@ function CreateExperiment({ onCancel }: { onCancel: () => void }) {
           <input
             aria-label="Target (upstream:model)"
             placeholder="openai:gpt-4o-mini"
+            title="bedrock:anthropic.claude-3-haiku-20240307-v1:0 calls Bedrock's Converse API"
             value={target}
             onChange={(e) => {
               setTarget(e.target.value);
@@ -215,6 +223,10 @@ function CreateExperiment({ onCancel }: { onCancel: () => void }) {
         <label className="narrow">
           Cost ceiling ($)
           <input aria-label="Cost ceiling (USD)" inputMode="decimal" placeholder="none" value={ceiling} onChange={(e) => setCeiling(e.target.value)} />
+        </label>
+        <label className="inline-check" title="Ask for streamed answers and record each one's time to first token">
+          <input type="checkbox" aria-label="Stream answers" checked={stream} onChange={(e) => setStream(e.target.checked)} />
+          Stream (time the first token)
         </label>
         <label className="inline-check">
           <input type="checkbox" checked={start} onChange={(e) => setStart(e.target.checked)} />
