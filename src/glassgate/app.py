@@ -1,6 +1,7 @@
 """`create_app(settings)`: the whole request pipeline, visible in one place.
 
-    /healthz, /readyz        answered here, never touching the database
+    /healthz, /readyz        answered here, never touching the database (/readyz: 503 while
+                             starting and once SIGTERM starts the drain)
     /metrics                 Prometheus text, from counters the span writer keeps
     /v1/traces               OTLP/HTTP in: spans from instrumented apps, into the same store
     /api/...                 management REST API (FastAPI), admin token required
@@ -8,7 +9,8 @@
     /{upstream}/{rest}       data plane: Forwarder → upstream, exchange → SpanWriter → PostgreSQL
 
 Daemons started by the lifespan: the database pool, partition maintenance, the span writer,
-the upstream clients, the embedding worker (embeddings/worker.py: vectors for new spans).
+the upstream clients, the embedding worker (embeddings/worker.py: vectors for new spans), the
+key change listener (storage/key_cache.py: revocations heard from every replica).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from glassgate.embeddings.worker import EmbeddingWorker
 from glassgate.evals.jobs import Worker, evaluation_worker
 from glassgate.guardrails.engine import GuardrailEngine
 from glassgate.guardrails.policy import DEFAULT_POLICIES
+from glassgate.limits import Limiter
 from glassgate.local_secrets import resolve_admin_token, resolve_secret_key
 from glassgate.proxy.client_auth import ClientAuthenticator
 from glassgate.proxy.forward import Forwarder
@@ -34,6 +37,7 @@ from glassgate.proxy.routes import PathRejected, split_route
 from glassgate.proxy.upstream import UpstreamPool
 from glassgate.storage import db
 from glassgate.storage.aws_keys import CachedAwsKeyStore, cipher_for
+from glassgate.storage.key_cache import KeyEvents
 from glassgate.storage.keys import CachedKeyVerifier
 from glassgate.storage.partitions import Maintainer
 from glassgate.storage.spans import encode, insert_spans
@@ -63,8 +67,9 @@ class Glassgate:
         )
         self.webapp = WebApp()
         self.upstreams = UpstreamPool(settings.upstreams, settings.proxy)
-        self.keys = CachedKeyVerifier()
-        self.aws_keys = CachedAwsKeyStore(cipher_for(resolve_secret_key(settings)))
+        self.key_events = KeyEvents(settings.database_url)  # revocations heard from every replica
+        self.keys = CachedKeyVerifier(self.key_events)
+        self.aws_keys = CachedAwsKeyStore(cipher_for(resolve_secret_key(settings)), self.key_events)
         self.metrics = Metrics()
         spill_bytes = settings.tracing.spill_max_bytes
         spill = SpillStore(settings.data_dir / "spill", spill_bytes) if spill_bytes else None
@@ -82,21 +87,35 @@ class Glassgate:
         self.metrics.watch_writer(lambda: float(self.writer.depth), lambda: asdict(self.writer.counters))
         authenticator = ClientAuthenticator(self.keys, self.aws_keys)
         self.otlp_receiver = OtlpReceiver(admin_token, self.keys, self._insert)
+        # Rate limits and budgets (limits/): only with rules; then reserved before forwarding,
+        # settled in _observe with each span's real usage.
+        self.limiter: Limiter | None = None
+        if settings.limits.rules and settings.redis_url:
+            self.limiter = Limiter(settings.limits, settings.redis_url, _worst_case_usd)
+            self.metrics.watch_limits(self.limiter)
         self.forwarder = Forwarder(
-            self.upstreams, self.writer, authenticator, settings.proxy, settings.tracing, self.guardrails
+            self.upstreams,
+            self.writer,
+            authenticator,
+            settings.proxy,
+            settings.tracing,
+            self.guardrails,
+            limits=self.limiter,
         )
         self.maintainer: Maintainer | None = None
         self.embedder = embedder_for(settings)  # None when embeddings are off
         self.api.state.embedder = self.embedder
         self.embedding_worker: EmbeddingWorker | None = None
         self.eval_worker: Worker | None = None
-        self._preload: asyncio.Future[None] | None = None
         self.ready = False
+        self.draining = False  # set by begin_drain(): /readyz answers 503 while calls still run
 
     def _observe(self, span: Span) -> None:
         self.metrics.observe(span)
         if self.exporter is not None:
             self.exporter.submit(span)
+        if self.limiter is not None:
+            self.limiter.settle(span)
 
     async def _insert(self, spans: Sequence[Span]) -> None:
         # A database that hangs (rather than refusing) must not hold spans in memory until the
@@ -143,8 +162,9 @@ class Glassgate:
         elif route.upstream == "v1" and route.rest == b"/traces":
             await self.otlp_receiver(scope, receive, send)
         elif route.upstream == "readyz":
-            status = 200 if self.ready else 503
-            await send_json(send, status, {"status": "ready" if self.ready else "starting"})
+            ready = self.ready and not self.draining
+            status = "ready" if ready else "draining" if self.draining else "starting"
+            await send_json(send, 200 if ready else 503, {"status": status})
         elif route.upstream in RESERVED_SEGMENTS:
             await self.api(scope, receive, send)
         else:
@@ -171,12 +191,15 @@ class Glassgate:
         self.api.state.pool = pool
         self.keys.connect(pool)
         self.aws_keys.connect(pool)
+        self.key_events.start()
         await self.upstreams.open()
+        if self.limiter is not None:
+            await self.limiter.open()
         # Spans are built on this event loop: the price table must not load at the first one.
         await asyncio.to_thread(pricing.warm_up)
-        if self.settings.tracing.estimate_tokens:
-            # The tokenizer (~0.3 s, only needed for calls without vendor usage) loads beside.
-            self._preload = asyncio.get_running_loop().run_in_executor(None, tokens.preload)
+        if self.settings.tracing.estimate_tokens and self.settings.tracing.preload_tokenizer:
+            # Memory flat from the start (no 46 MB step at the first call without vendor usage).
+            await asyncio.to_thread(tokens.get_encoding, "o200k_base")
         self.maintainer = Maintainer(pool, self.settings.tracing.retention_days)
         self.maintainer.start()
         self.writer.start()
@@ -197,19 +220,31 @@ class Glassgate:
             self.exporter.start()
         self.ready = True
 
+    def begin_drain(self) -> None:
+        """Stop looking ready (SIGTERM): load balancers send elsewhere while calls in flight finish.
+
+        Only sets a flag, so a signal handler may call it; the server stops accepting
+        connections on its own schedule (cli/drain.py), then the lifespan runs `shutdown`.
+        """
+        self.draining = True
+
     async def shutdown(self) -> None:
         self.ready = False
+        self.draining = True
         if self.embedding_worker is not None:
             await self.embedding_worker.stop()
         if self.eval_worker is not None:
             await self.eval_worker.stop()  # before the writer: its judges' spans are still written
         await self.forwarder.close()  # remote flag checks still running add their findings first
         await self.writer.stop()
+        if self.limiter is not None:
+            await self.limiter.close()  # after the writer: its last spans settle their reservations
         if self.maintainer is not None:
             await self.maintainer.stop()
         if self.exporter is not None:
             await self.exporter.stop()
         await self.upstreams.close()
+        await self.key_events.stop()
         pool = getattr(self.api.state, "pool", None)
         if pool is not None:
             await pool.close()
@@ -221,6 +256,19 @@ class Glassgate:
             counters.dropped,
             counters.capture_failed,
         )
+
+
+def _worst_case_usd(vendor: str, model: str | None, input_tokens: int, output_tokens: int) -> float | None:
+    """The limiter's price of a call before it is sent: no cache discount, every output token."""
+    cost = pricing.price(
+        vendor,
+        model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=None,
+        cache_write_tokens=None,
+    )
+    return cost.usd
 
 
 def _consume_outcome(task: asyncio.Future[int]) -> None:

@@ -76,6 +76,44 @@ class AzureServicePrincipalAuth(_Frozen):
     scope: str = "https://cognitiveservices.azure.com/.default"
 
 
+class AzureIdentityAuth(_Frozen):
+    """The Entra ID identity Glassgate runs as (AKS workload identity, a managed identity); no secret in config.
+
+    Fields left out fall back to the variables Azure sets for the pod or VM (`AZURE_CLIENT_ID`,
+    `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_AUTHORITY_HOST`), read by azure-identity.
+    """
+
+    type: Literal["azure_identity"] = "azure_identity"
+    source: Literal["auto", "workload_identity", "managed_identity"] = Field(
+        default="auto",
+        description=(
+            "auto: a service principal from AZURE_CLIENT_SECRET/CERTIFICATE, else workload identity, else a "
+            "managed identity (never a developer's CLI login); or only workload_identity or managed_identity."
+        ),
+    )
+    client_id: str | None = Field(
+        default=None,
+        description="The workload identity's app, or a user-assigned managed identity; else AZURE_CLIENT_ID.",
+    )
+    tenant_id: str | None = Field(default=None, description="workload_identity: the tenant; else AZURE_TENANT_ID.")
+    token_file: Path | None = Field(
+        default=None,
+        description="workload_identity: the projected service-account token; else AZURE_FEDERATED_TOKEN_FILE.",
+    )
+    authority_host: str | None = Field(
+        default=None, description="Entra authority for sovereign clouds; else AZURE_AUTHORITY_HOST or the public cloud."
+    )
+    scope: str = "https://cognitiveservices.azure.com/.default"
+
+    @model_validator(mode="after")
+    def _fields_for_source(self) -> AzureIdentityAuth:
+        if self.source == "managed_identity" and (self.tenant_id or self.token_file):
+            raise ValueError("tenant_id and token_file are for workload identity, not source 'managed_identity'")
+        if self.source == "auto" and self.token_file:
+            raise ValueError("token_file needs source 'workload_identity' (auto reads AZURE_FEDERATED_TOKEN_FILE)")
+        return self
+
+
 class AwsAuth(_Frozen):
     """Glassgate re-signs Bedrock calls (SigV4) with its own AWS credentials.
 
@@ -97,7 +135,8 @@ class AwsAuth(_Frozen):
 
 
 UpstreamAuth = Annotated[
-    PassthroughAuth | StaticKeyAuth | AzureServicePrincipalAuth | AwsAuth, Field(discriminator="type")
+    PassthroughAuth | StaticKeyAuth | AzureServicePrincipalAuth | AzureIdentityAuth | AwsAuth,
+    Field(discriminator="type"),
 ]
 
 
@@ -185,7 +224,11 @@ class TracingSettings(_Frozen):
     )
     estimate_tokens: bool = Field(
         default=True,
-        description="Estimate with tiktoken the tokens a vendor did not report (costs ~45 MB for the vocabulary).",
+        description="Estimate with tiktoken the tokens a vendor left out (~46 MB vocabulary, loaded at first need).",
+    )
+    preload_tokenizer: bool = Field(
+        default=False,
+        description="Load that vocabulary at start (in a thread) rather than at the first call without usage.",
     )
     write_timeout_s: float = Field(
         default=5.0, gt=0, description="A batch insert slower than this counts as failed: the batch is spilled."
@@ -306,6 +349,14 @@ class GuardrailPolicy(_Frozen):
         description="A detector that fails (a remote one: times out, errs): open forwards the call, closed blocks it.",
     )
     provider: GuardrailProvider | None = Field(default=None, description="The remote detector's service, if any.")
+    restore: bool = Field(
+        default=False,
+        description=(
+            "With action redact on input: where the answer repeats a placeholder this policy put in the request "
+            "(<EMAIL_1>), the client gets its own value back; the span keeps the placeholder. Not for a value an "
+            "output block/redact policy of the call would catch (see README, Guardrails)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _buildable(self) -> GuardrailPolicy:
@@ -367,10 +418,17 @@ class EmbeddingSettings(_Frozen):
 class JudgeSettings(_Frozen):
     """The model LLM judges ask, called through Glassgate's own proxy (traced, tagged glassgate-eval)."""
 
-    upstream: str = Field(description="A configured openai, azure or anthropic upstream.")
-    model: str = Field(description="The judge model (Azure: the deployment).")
+    upstream: str = Field(description="A configured openai, azure, anthropic or bedrock upstream.")
+    model: str = Field(description="The judge model (Azure: the deployment; Bedrock: the model id or ARN).")
     api_version: str = Field(default="2024-10-21", description="For an azure upstream: the api-version query value.")
     max_tokens: int = Field(default=1024, gt=0, description="The judge's answer limit (explanation and label).")
+
+
+class EvalAwsKey(_Frozen):
+    """A key pair from `glassgate keys create --aws`: evaluation signs its Bedrock calls to the proxy with it."""
+
+    access_key_id: str
+    secret_access_key: SecretStr
 
 
 class EvalSettings(_Frozen):
@@ -398,7 +456,21 @@ class EvalSettings(_Frozen):
         ),
     )
     api_keys: dict[str, SecretStr] = Field(
-        default_factory=dict, description="Per upstream name, in place of api_key for calls to that upstream."
+        default_factory=dict,
+        description=(
+            "Per upstream name, in place of api_key for calls to that upstream; for a bedrock upstream, "
+            "a Bedrock API key (sent as a Bearer token, passed through to AWS)."
+        ),
+    )
+    aws_key: EvalAwsKey | None = Field(
+        default=None,
+        description=(
+            "Signs judge and experiment calls to bedrock upstreams (SigV4 for Glassgate's host, verified by the "
+            "proxy, which re-signs with its own AWS credentials). api_key is never sent to bedrock upstreams."
+        ),
+    )
+    aws_keys: dict[str, EvalAwsKey] = Field(
+        default_factory=dict, description="Per bedrock upstream name, in place of aws_key."
     )
     timeout_s: float = Field(default=120.0, gt=0, description="One judge or target call, retries aside.")
     lease_s: float = Field(
@@ -407,6 +479,90 @@ class EvalSettings(_Frozen):
     poll_interval_s: float = Field(default=0.5, gt=0, description="Seconds between looks for jobs when idle.")
     rule_scan_interval_s: float = Field(default=5.0, gt=0, description="Seconds between looks for spans rules score.")
     max_attempts: int = Field(default=5, gt=0, description="Tries of one job (judge or database unreachable).")
+
+
+LimitDimension = Literal["key", "project", "model", "upstream", "global"]
+
+
+class LimitRule(_Frozen):
+    """One rate limit or budget: the calls it covers (scopes), how they are counted (`per`), the caps."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Unique; named in 429 messages and metrics, and part of the Redis keys (renaming restarts it).",
+    )
+    keys: list[str] | None = Field(default=None, description="Only calls with these Glassgate key ids (default: all).")
+    projects: list[str] | None = Field(default=None, description="Only calls of these projects (default: all).")
+    models: list[str] | None = Field(
+        default=None, description="Only these requested models (Azure: the deployment; Bedrock: the model id)."
+    )
+    upstreams: list[str] | None = Field(default=None, description="Only calls to these upstreams (default: all).")
+    per: LimitDimension | list[LimitDimension] = Field(
+        default="global",
+        description=(
+            "Which calls share a counter: key, project, model, upstream, a list of them (per: [project, model] "
+            "counts each pair apart), or global (one counter for every call the rule covers). Calls without a "
+            "Glassgate key (passthrough upstreams) share the key '-'."
+        ),
+    )
+    requests_per_minute: int | None = Field(default=None, gt=0, description="Calls per sliding minute.")
+    tokens_per_minute: int | None = Field(
+        default=None,
+        gt=0,
+        description="Input + output tokens per sliding minute: the worst case is reserved, the real count settled.",
+    )
+    usd_per_day: float | None = Field(
+        default=None,
+        gt=0,
+        description="Spend per UTC day, priced with the price table (worst case reserved, real cost settled).",
+    )
+
+    @model_validator(mode="after")
+    def _has_a_cap(self) -> LimitRule:
+        if self.requests_per_minute is None and self.tokens_per_minute is None and self.usd_per_day is None:
+            raise ValueError("a rule needs requests_per_minute, tokens_per_minute or usd_per_day")
+        per = self.per if isinstance(self.per, list) else [self.per]
+        if len(set(per)) != len(per):
+            raise ValueError("per: a dimension is listed twice")
+        if "global" in per and len(per) > 1:
+            raise ValueError("per: global stands alone")
+        return self
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The `per` dimensions in order; () for one global counter."""
+        per = self.per if isinstance(self.per, list) else [self.per]
+        return tuple(dimension for dimension in per if dimension != "global")
+
+
+class LimitSettings(_Frozen):
+    """Rate limits and budgets, counted in Redis (`redis_url`) so every replica shares them."""
+
+    rules: list[LimitRule] = Field(
+        default_factory=list, description="Every rule a call matches applies; none: no limiter, no Redis."
+    )
+    on_redis_error: Literal["open", "closed"] = Field(
+        default="open",
+        description="Redis down or slow: open forwards calls unchecked (counted, logged once); closed answers 503.",
+    )
+    redis_timeout_ms: int = Field(
+        default=50, gt=0, le=10_000, description="One check's Redis call; past it, on_redis_error decides."
+    )
+    default_max_tokens: int = Field(
+        default=4096, gt=0, description="Output tokens reserved for a call whose request sets no max_tokens."
+    )
+    key_prefix: str = Field(
+        default="glassgate:limits", min_length=1, description="Prefix of the Redis keys (to share a Redis)."
+    )
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_rule_names(cls, value: list[LimitRule]) -> list[LimitRule]:
+        names = [rule.name for rule in value]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ValueError(f"limit rule names must be unique: {', '.join(duplicated)}")
+        return value
 
 
 class Settings(BaseSettings):
@@ -436,6 +592,13 @@ class Settings(BaseSettings):
         default_factory=EmbeddingSettings, description="Prompt embeddings: similar spans and the map of prompts."
     )
     evals: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation workers and the judge.")
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://, rediss:// or unix:// URL of the Redis that limits are counted in (limits.rules).",
+    )
+    limits: LimitSettings = Field(
+        default_factory=LimitSettings, description="Rate limits and budgets per key, project, model and upstream."
+    )
     first_user_setup: bool | None = Field(
         default=None,
         description=(
@@ -477,8 +640,6 @@ class Settings(BaseSettings):
             if upstream is None:
                 known = ", ".join(sorted(self.upstreams)) or "none"
                 raise ValueError(f"evals.judge.upstream: {judge.upstream!r} is not a configured upstream ({known})")
-            if upstream.vendor == "bedrock":
-                raise ValueError("evals.judge.upstream: judges are called in the openai, azure or anthropic format")
         return self
 
     @model_validator(mode="after")
@@ -497,6 +658,24 @@ class Settings(BaseSettings):
             if isinstance(upstream.auth, PassthroughAuth) and provider.key is None:
                 raise ValueError(f"{where}.key: upstream {provider.upstream!r} is passthrough: the judge needs a key")
         return self
+
+    @model_validator(mode="after")
+    def _limits_need_redis(self) -> Settings:
+        if self.limits.rules and self.redis_url is None:
+            raise ValueError("redis_url: limits.rules are counted in Redis; set redis_url (redis://host:6379/0)")
+        for index, rule in enumerate(self.limits.rules):
+            unknown = sorted(set(rule.upstreams or ()) - set(self.upstreams))
+            if unknown:
+                known = ", ".join(sorted(self.upstreams)) or "none"
+                raise ValueError(f"limits.rules.{index}.upstreams: {', '.join(unknown)} not configured ({known})")
+        return self
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -130,7 +130,7 @@ def invoke(model_id: str, request: dict[str, Any]) -> tuple[dict[str, Any], dict
             "type": "message",
             "role": "assistant",
             "model": "claude-3-5-sonnet-20241022",
-            "content": [{"type": "text", "text": TEXT}],
+            "content": [{"type": "text", "text": _echoed_anthropic(request)}],
             "stop_reason": "end_turn",
             "stop_sequence": None,
             "usage": {

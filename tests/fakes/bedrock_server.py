@@ -6,6 +6,8 @@ the body or changes the path encoding is caught. Scenarios by model id (wire-for
     error-400, throttled       HTTP errors with x-amzn-ErrorType
     stream-exception           an exception frame after the first delta
     slow-stream                many deltas 50 ms apart (client disconnects)
+    judge*                     Converse as an evaluation judge: the verdict `judge_server.judge_answer`
+                               gives for the system and last user text
 """
 
 from __future__ import annotations
@@ -17,14 +19,28 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
+from botocore.auth import SigV4Auth, _host_from_url
+from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
 from tests.fakes import bedrock_fixtures as fx
+from tests.fakes.judge_server import judge_answer
 from tests.fakes.vendor_server import Received, RecordingFake
 
 EVENTSTREAM = "application/vnd.amazon.eventstream"
+
+
+def _listed_headers(request: AWSRequest) -> HTTPHeaders:
+    """Every header of the request: it holds just those the signature lists, which AWS checks.
+
+    (botocore's own signer leaves tracing headers such as traceparent out; AWS accepts a
+    signature that covers them.)"""
+    headers = HTTPHeaders()
+    for name, value in request.headers.items():
+        headers[name.lower()] = value
+    if "host" not in headers:
+        headers["host"] = _host_from_url(request.url)
+    return headers
 
 
 class FakeBedrock(RecordingFake):
@@ -53,6 +69,7 @@ class FakeBedrock(RecordingFake):
         )
         aws.context["timestamp"] = request.headers.get("x-amz-date", "")
         signer = SigV4Auth(self._credentials, "bedrock", self._region)
+        signer.headers_to_sign = _listed_headers
         expected = signer.signature(signer.string_to_sign(aws, signer.canonical_request(aws)), aws)
         return None if hmac.compare_digest(expected, given) else "signature mismatch"
 
@@ -75,6 +92,8 @@ class FakeBedrock(RecordingFake):
         if model_id in fx.ERRORS:
             status, code, message = fx.ERRORS[model_id]
             return self._error(record, status, code, message)
+        if operation == "converse" and model_id.startswith("judge"):
+            return self._json(record, 200, _judged(payload))
         if operation == "converse":
             return self._json(record, 200, fx.converse(payload))
         if operation == "converse-stream":
@@ -129,3 +148,12 @@ class FakeBedrock(RecordingFake):
                 await asyncio.sleep(0.05)
         await response.write_eof()
         return response
+
+
+def _judged(request: dict[str, Any]) -> dict[str, Any]:
+    def text(blocks: Any) -> str:
+        return "".join(str(block.get("text", "")) for block in blocks or [] if isinstance(block, dict))
+
+    users = [text(message.get("content")) for message in request.get("messages") or [] if message.get("role") == "user"]
+    verdict = judge_answer(text(request.get("system")), users[-1] if users else "")
+    return {**fx.converse(request), "output": {"message": {"role": "assistant", "content": [{"text": verdict}]}}}

@@ -44,10 +44,11 @@ PROMPT_FILTER = [
 
 def answer_pieces(request: dict[str, Any]) -> list[str]:
     """The answer in stream pieces: a fixed text, or for `echo*` models the last user text
-    repeated back in 5-character pieces (so tests choose what the model "writes")."""
+    (legacy completions: the prompt) repeated back in 5-character pieces (so tests choose what
+    the model "writes")."""
     if not str(request.get("model") or "").startswith("echo"):
         return TEXT_PIECES
-    said = request.get("input")
+    said = request.get("input", request.get("prompt"))
     for message in request.get("messages") or []:
         if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
             said = message["content"]
@@ -264,7 +265,7 @@ def completion(request: dict[str, Any]) -> dict[str, Any]:
         "object": "text_completion",
         "created": CREATED,
         "model": "gpt-3.5-turbo-instruct",
-        "choices": [{"text": TEXT, "index": 0, "logprobs": None, "finish_reason": "stop"}],
+        "choices": [{"text": "".join(answer_pieces(request)), "index": 0, "logprobs": None, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
     }
 
@@ -274,7 +275,7 @@ def completion_stream(request: dict[str, Any]) -> list[bytes]:
     include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
     usage_field = {"usage": None} if include_usage else {}
     base = {"id": "cmpl-fake1", "object": "text_completion", "created": CREATED, "model": "gpt-3.5-turbo-instruct"}
-    pieces = [(piece, None) for piece in TEXT_PIECES] + [("", "stop")]
+    pieces = [(piece, None) for piece in answer_pieces(request)] + [("", "stop")]
     events = [
         sse({**base, "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}], **usage_field})
         for text, finish in pieces

@@ -90,6 +90,15 @@ def test_migrate_and_issue_keys(tmp_path: Path, database_url: str) -> None:
     assert second.stdout.strip().startswith("gg-") and second.stdout.strip() != issued["key"]
 
 
+def test_migrate_takes_the_url_query_parameters_the_server_does(tmp_path: Path, database_url: str) -> None:
+    # Aurora guides put sslmode in the URL; the migrations must connect with it as the pool does.
+    url = f"{database_url}&sslmode=disable" if "?" in database_url else f"{database_url}?sslmode=disable"
+    env = {"GLASSGATE_DATABASE_URL": url, "GLASSGATE_DATA_DIR": str(tmp_path)}
+    migrated = glassgate("db", "migrate", cwd=tmp_path, env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "up to date" in migrated.stderr
+
+
 def test_replicas_migrating_at_once_do_not_collide(tmp_path: Path, postgres_url: str) -> None:
     from tests.harness import create_database
 

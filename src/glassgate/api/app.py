@@ -25,7 +25,9 @@ from glassgate.api import (
 from glassgate.api import annotations as annotation_routes  # `annotations` is a __future__ name
 from glassgate.api import upstreams as upstream_list  # `upstreams` is create_api's parameter
 from glassgate.api.auth import current_principal
+from glassgate.api.problem_docs import document_problems
 from glassgate.api.problems import install_problem_handlers
+from glassgate.api.request_bodies import RequestBodies
 from glassgate.api.session import LoginThrottle
 from glassgate.config import UpstreamConfig
 from glassgate.storage.users import Passwords, Sessions
@@ -71,7 +73,9 @@ def create_api(
     api.state.sessions = Sessions()
     api.state.login_throttle = LoginThrottle()
     install_problem_handlers(api)
+    api.add_middleware(RequestBodies)  # bounded bodies, JSON that storage can keep
     api.include_router(session.router)  # signing in cannot require being signed in
     for router in AUTHENTICATED_ROUTERS:
         api.include_router(router, dependencies=[Depends(current_principal)])
+    document_problems(api)
     return api

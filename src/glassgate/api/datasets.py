@@ -40,6 +40,7 @@ from glassgate.api.dataset_models import (
     SpanIds,
     VersionList,
 )
+from glassgate.api.problem_docs import problems
 from glassgate.api.problems import Problem, problem_response
 from glassgate.api.state import pool_of
 from glassgate.storage import datasets as store
@@ -70,7 +71,8 @@ _IMPORT_BODY: dict[str, Any] = {
     }
 }
 _IMPORT_ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"model": ImportProblem, "description": "Lines in error, nothing imported (application/problem+json)."}
+    422: {"model": ImportProblem, "description": "Lines in error, nothing imported (application/problem+json)."},
+    **problems(400, 415),  # 400: a multipart form Starlette cannot parse (too many fields, no boundary)
 }
 
 

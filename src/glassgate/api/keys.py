@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from glassgate.api.auth import require_admin_role
 from glassgate.api.problems import Problem
 from glassgate.api.state import pool_of
-from glassgate.storage import keys, projects
+from glassgate.storage import aws_keys, keys, projects
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 
@@ -69,10 +69,15 @@ async def create_key(request: Request, new: NewKey) -> dict[str, Any]:
 @router.delete(
     "/{key_id}",
     status_code=204,
-    summary="Revoke a key (every replica refuses it within 30 s)",
+    summary="Revoke a key or an AWS key pair (every replica refuses it within a second; 30 s at most)",
     dependencies=[Depends(require_admin_role)],
 )
 async def revoke_key(request: Request, key_id: str) -> Response:
-    if not await keys.revoke_key(pool_of(request), key_id):
+    pool = pool_of(request)
+    if key_id.startswith(aws_keys.ACCESS_KEY_PREFIX):
+        revoked = await aws_keys.revoke_aws_key(pool, key_id)
+    else:
+        revoked = await keys.revoke_key(pool, key_id)
+    if not revoked:
         raise Problem(404, "Key not found", f"no active key with id {key_id!r}")
     return Response(status_code=204)

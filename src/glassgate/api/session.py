@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from glassgate.api.auth import (
@@ -26,12 +26,14 @@ from glassgate.api.auth import (
     sessions_of,
     set_session_cookie,
 )
+from glassgate.api.problem_docs import problems
 from glassgate.api.problems import Problem
 from glassgate.api.state import pool_of
 from glassgate.api.users import Email, Name, NewPassword, User, user_json
 from glassgate.storage import users
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+# The CSRF check (writes only) runs before the body is even parsed: a cross-site post gets no further.
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[Depends(check_csrf)])
 _WRONG_CREDENTIALS = "the email or the password is not correct"
 
 
@@ -127,7 +129,6 @@ async def state(request: Request, response: Response) -> dict[str, Any]:
 
 @router.post("/setup", response_model=User, status_code=201, summary="Create the first user, an admin, and sign in")
 async def setup(request: Request, response: Response, body: Setup) -> dict[str, Any]:
-    check_csrf(request)
     if not request.app.state.allow_first_user_setup:
         raise Problem(
             403, "Setup is off", "create the first user with `glassgate users create --role admin` on the server"
@@ -142,9 +143,13 @@ async def setup(request: Request, response: Response, body: Setup) -> dict[str, 
     return user_json(user)
 
 
-@router.post("/login", response_model=User, summary="Sign in with email and password; sets the session cookie")
+@router.post(
+    "/login",
+    response_model=User,
+    summary="Sign in with email and password; sets the session cookie",
+    responses=problems(401, 429),
+)
 async def login(request: Request, response: Response, credentials: Credentials) -> dict[str, Any]:
-    check_csrf(request)
     throttle: LoginThrottle = request.app.state.login_throttle
     wait = throttle.retry_after(credentials.email)
     if wait > 0:
@@ -167,7 +172,6 @@ async def login(request: Request, response: Response, credentials: Credentials) 
 
 @router.post("/logout", status_code=204, summary="Sign out: ends the session and clears the cookie")
 async def logout(request: Request) -> Response:
-    check_csrf(request)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await sessions_of(request).delete(pool_of(request), token)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from glassgate.api.problem_docs import problems
 from glassgate.api.problems import Problem
 from glassgate.api.state import pool_of
 from glassgate.storage import sessions as session_store
@@ -37,7 +38,9 @@ class SessionPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
-@router.get("", response_model=SessionPage, summary="List sessions, most recently active first")
+@router.get(
+    "", response_model=SessionPage, summary="List sessions, most recently active first", responses=problems(400)
+)
 async def list_sessions(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

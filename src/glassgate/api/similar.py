@@ -18,6 +18,7 @@ import asyncpg
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from glassgate.api.problem_docs import problems
 from glassgate.api.problems import Problem
 from glassgate.api.state import pool_of
 from glassgate.embeddings.base import DIMENSIONS, Embedder
@@ -78,7 +79,12 @@ def _embedder(request: Request) -> Embedder:
     return embedder
 
 
-@router.get("/spans/{span_id}/similar", response_model=SimilarSpans, summary="Spans with similar prompts")
+@router.get(
+    "/spans/{span_id}/similar",
+    response_model=SimilarSpans,
+    summary="Spans with similar prompts",
+    responses=problems(409, 502),
+)
 async def similar_spans(
     request: Request,
     span_id: Annotated[str, Path(max_length=200)],
@@ -111,7 +117,9 @@ async def _embed_now(pool: asyncpg.Pool, embedder: Embedder, span: dict[str, Any
     return store.vector_literal(vector)
 
 
-@router.get("/embeddings/map", response_model=EmbeddingMap, summary="A 2-D map of prompts, clustered")
+@router.get(
+    "/embeddings/map", response_model=EmbeddingMap, summary="A 2-D map of prompts, clustered", responses=problems(409)
+)
 async def embedding_map(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=5000, description="Spans on the map: the newest in the window.")] = 2000,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from glassgate.api.annotation_problems import invalid
 from glassgate.api.annotations import ScoreSummary
+from glassgate.api.problem_docs import problems
 from glassgate.api.problems import Problem
 from glassgate.api.state import pool_of
 from glassgate.storage import annotations as annotation_store
@@ -83,7 +84,7 @@ class SpanPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
-@router.get("", response_model=SpanPage, summary="List spans, newest first")
+@router.get("", response_model=SpanPage, summary="List spans, newest first", responses=problems(400))
 async def list_spans(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -8,9 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from glassgate.api.problem_docs import problems
 from glassgate.api.problems import Problem
 from glassgate.api.state import pool_of
 from glassgate.storage import dashboards
+
+MAX_INTERVAL_S = 366 * 24 * 3600  # a point a year at most (larger ones overflowed timedelta: a 500)
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 
@@ -50,14 +53,23 @@ class TimeSeries(BaseModel):
     series: list[Series]
 
 
-@router.get("/timeseries", response_model=TimeSeries, summary="Requests, errors, tokens, cost, latency over time")
+@router.get(
+    "/timeseries",
+    response_model=TimeSeries,
+    summary="Requests, errors, tokens, cost, latency over time",
+    responses=problems(400),
+)
 async def time_series(
     request: Request,
     since: Annotated[datetime | None, Query(description="Start (ISO 8601); default: 24 hours before `until`.")] = None,
     until: Annotated[datetime | None, Query(description="End, exclusive (ISO 8601); default: now.")] = None,
     interval: Annotated[
         int | None,
-        Query(ge=60, description="Seconds per point, whole minutes (days are UTC days); default: automatic."),
+        Query(
+            ge=60,
+            le=MAX_INTERVAL_S,
+            description="Seconds per point, whole minutes (days are UTC days); default: automatic.",
+        ),
     ] = None,
     group_by: dashboards.GroupBy = "none",
     project: str | None = None,
@@ -105,12 +117,19 @@ class FindingSeries(BaseModel):
     points: list[FindingPoint] = Field(description="Intervals and categories without findings are omitted.")
 
 
-@router.get("/guardrails", response_model=FindingSeries, summary="Guardrail findings per category over time")
+@router.get(
+    "/guardrails",
+    response_model=FindingSeries,
+    summary="Guardrail findings per category over time",
+    responses=problems(400),
+)
 async def guardrail_series(
     request: Request,
     since: Annotated[datetime | None, Query(description="Start (ISO 8601); default: 24 hours before `until`.")] = None,
     until: Annotated[datetime | None, Query(description="End, exclusive (ISO 8601); default: now.")] = None,
-    interval: Annotated[int | None, Query(ge=60, description="Seconds per point, whole minutes.")] = None,
+    interval: Annotated[
+        int | None, Query(ge=60, le=MAX_INTERVAL_S, description="Seconds per point, whole minutes.")
+    ] = None,
     project: str | None = None,
 ) -> dict[str, Any]:
     until = until or datetime.now(UTC)

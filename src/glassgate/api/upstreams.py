@@ -16,7 +16,7 @@ from glassgate.config import UpstreamConfig, Vendor
 
 router = APIRouter(prefix="/api/v1/upstreams", tags=["upstreams"])
 
-AuthType = Literal["passthrough", "static", "azure_service_principal", "aws"]
+AuthType = Literal["passthrough", "static", "azure_service_principal", "azure_identity", "aws"]
 
 
 class Upstream(BaseModel):

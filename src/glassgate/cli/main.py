@@ -65,11 +65,28 @@ def serve(
     ] = None,
     tls_key: Annotated[Path | None, typer.Option(help="The certificate's PEM private key.")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    header_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a client may take to send a request's line and headers.")
+    ] = 10.0,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds a client may take to send a request body (then 408), or leave its answer unread.",
+        ),
+    ] = 60.0,
+    shutdown_delay: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="After SIGTERM, seconds /readyz answers 503 while requests are still served, before the drain.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Start the proxy, the API and the trace writer."""
-    import uvicorn
-
     from glassgate.app import create_app
+    from glassgate.cli import drain
+    from glassgate.cli.http_deadlines import with_deadlines
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _prepared(_settings(config, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key))
@@ -87,12 +104,17 @@ def serve(
     # before. With the default one the process would die without running atexit hooks,
     # leaving the embedded PostgreSQL running; exiting normally lets pgserver stop it.
     signal.signal(signal.SIGTERM, _exit_after_drain)
-    uvicorn.run(
+    drain.run(  # uvicorn.run, with /readyz at 503 from SIGTERM on (cli/drain.py)
         create_app(settings),
+        shutdown_delay_s=shutdown_delay,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        # httptools, with deadlines: uvicorn alone lets a slow-loris hold a connection forever.
+        http=with_deadlines(header_timeout, body_timeout),
+        # Above load balancers' idle timeouts (ALB 60 s, nginx upstream keepalive 60 s): a backend
+        # that closes an idle connection first races the balancer's next request on it (a 502).
+        timeout_keep_alive=65,
         lifespan="on",
         log_level=log_level,
         access_log=False,  # every call is traced; an access log would only duplicate it

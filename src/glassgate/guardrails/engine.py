@@ -21,8 +21,9 @@ import orjson
 
 from glassgate.config import GuardrailPolicy
 from glassgate.guardrails.base import Match
-from glassgate.guardrails.placeholders import Placeholders
+from glassgate.guardrails.placeholders import Placeholders, Restorable, restorable
 from glassgate.guardrails.policy import CompiledPolicy
+from glassgate.guardrails.scan_cache import ScanCache
 from glassgate.guardrails.text import TextField, request_texts, response_texts, rewrite_strings
 from glassgate.proxy.exchange import Exchange
 from glassgate.proxy.vendors.azure import deployment_of
@@ -59,6 +60,10 @@ class Verdict:
     scanned: int = 0  # text fields scanned
     skipped: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # detectors that raised (contained)
+    # A redacted request's numbering, and the placeholders its answer may have restored: held in
+    # memory for the call only (never stored or logged: no repr).
+    placeholders: Placeholders | None = field(default=None, repr=False)
+    restorable: list[Restorable] = field(default_factory=list, repr=False)
 
 
 def requested_model(vendor: str, path: str, body: Any) -> str | None:
@@ -95,6 +100,7 @@ class GuardrailEngine:
         self._answers = [policy for policy in answers if policy.action == "flag"]
         # Block and redact on answers run on the relay itself (guardrails.answers).
         self._answers_inline = [policy for policy in answers if policy.action in ("block", "redact")]
+        self.scan_cache = ScanCache()
 
     def scan_response(
         self, *, vendor: str, upstream: str, project: str, path: str, model: str | None, body: Any
@@ -108,7 +114,9 @@ class GuardrailEngine:
         verdict.scanned, verdict.skipped = len(extraction.fields), list(extraction.skipped)
         verdict.findings = [
             finding_of(policy, "output", text_field, detector, match)
-            for policy, text_field, detector, match in scan_policies(policies, extraction.fields, verdict, set())
+            for policy, text_field, detector, match in scan_policies(
+                policies, extraction.fields, verdict, set(), self.scan_cache
+            )
         ]
         return verdict
 
@@ -169,7 +177,7 @@ class GuardrailEngine:
         extraction = request_texts(vendor, path, body)
         verdict.scanned, verdict.skipped = len(extraction.fields), list(extraction.skipped)
         failed_closed: set[str] = set()
-        matched = scan_policies(policies, extraction.fields, verdict, failed_closed)
+        matched = scan_policies(policies, extraction.fields, verdict, failed_closed, self.scan_cache)
         if failed_closed and stage == "inline":
             verdict.action, verdict.body = "block", masked_body(raw, [(tf, m) for _, tf, _, m in matched])
             names = ", ".join(repr(name) for name in sorted(failed_closed))
@@ -188,7 +196,12 @@ class GuardrailEngine:
             return verdict
         verdict.action = action
         to_mask = matched if action == "block" else [item for item in matched if item[0].action == "redact"]
-        verdict.body = masked_body(raw, [(text_field, match) for _, text_field, _, match in to_mask])
+        numbering = Placeholders()
+        verdict.body = masked_body(raw, [(text_field, match) for _, text_field, _, match in to_mask], numbering)
+        if action == "redact":
+            verdict.placeholders = numbering
+            redacted = [(m.category, tf.text[m.start : m.end], d, p.restore) for p, tf, d, m in to_mask]
+            verdict.restorable = restorable(redacted, numbering)
         if action == "block":
             policy_names = sorted({policy.name for policy, *_ in blocking})
             found = sorted({match.category for *_, match in blocking})
@@ -203,16 +216,25 @@ Matched = tuple[CompiledPolicy, TextField, str, Match]
 
 
 def scan_policies(
-    policies: Sequence[CompiledPolicy], fields: Sequence[TextField], verdict: Verdict, failed_closed: set[str]
+    policies: Sequence[CompiledPolicy],
+    fields: Sequence[TextField],
+    verdict: Verdict,
+    failed_closed: set[str],
+    cache: ScanCache | None = None,
 ) -> list[Matched]:
     """Every policy's detectors over every field; matches under the threshold or outside the
-    policy's categories dropped. A detector that raises is recorded and skipped."""
+    policy's categories dropped. A detector that raises is recorded and skipped. With `cache`,
+    a text scanned before by the same detector is not scanned again."""
     matched: list[Matched] = []
+    digests = [cache.digest(text_field.text) for text_field in fields] if cache is not None else []
     for policy in policies:
         for detector in policy.detectors:
-            for text_field in fields:
+            for index, text_field in enumerate(fields):
                 try:
-                    matches = detector.scan(text_field.text)
+                    if cache is None:
+                        matches: Sequence[Match] = detector.scan(text_field.text)
+                    else:
+                        matches = cache.scan(detector, text_field.text, digests[index])
                 except Exception as exc:  # a detector bug must not break the call: logged, named on the span
                     failure = f"{policy.name}/{detector.name}: {type(exc).__name__}"
                     if failure not in verdict.failures:

@@ -10,15 +10,17 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 import orjson
 
-from glassgate.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json, send_response
+from glassgate.asgi import BodyTooLarge, Message, Receive, Scope, Send, read_body, send_json, send_response
 from glassgate.config import ProxySettings, TracingSettings
 from glassgate.errors import UpstreamError, UpstreamTimeout
 from glassgate.guardrails.answers import AnswerGuard
-from glassgate.guardrails.engine import GuardrailEngine, requested_model
+from glassgate.guardrails.engine import GuardrailEngine, Verdict, requested_model
+from glassgate.limits import Limiter
 from glassgate.proxy.answer_stream import stream_guard_for
 from glassgate.proxy.client_auth import ClientAuthenticator, Refusal, resign
 from glassgate.proxy.exchange import Exchange, Outcome
@@ -52,8 +54,10 @@ class Forwarder:
         proxy: ProxySettings,
         tracing: TracingSettings,
         guardrails: GuardrailEngine | None = None,
+        limits: Limiter | None = None,
     ) -> None:
         self._pool = pool
+        self._limits = limits  # None without limit rules: no check, no Redis
         self._guardrails = guardrails
         self._remote = RemoteGuard.of(guardrails, pool)  # None unless a policy asks a remote provider
         self._sink = sink
@@ -84,6 +88,8 @@ class Forwarder:
         finally:
             if exchange.ended_at is None:
                 exchange.ended_at = time.perf_counter() - t0
+            if self._limits is not None:
+                self._limits.finish(exchange)  # a call that got no answer gives its reservation back
             # Flag policies with a remote provider check the call first, off the client's time.
             if self._remote is None or not self._remote.defer(exchange, self._sink.submit):
                 self._sink.submit(exchange)
@@ -102,11 +108,18 @@ class Forwarder:
         headers, exchange.context_headers, client_key = split_request_headers(
             scope["headers"], strip_client_keys=upstream.holds_credential
         )
+        body_receive = _NotingDisconnect(receive)
         try:
-            exchange.request_body = await read_body(scope, receive, self._max_body)
+            exchange.request_body = await read_body(scope, body_receive, self._max_body)
         except BodyTooLarge:
             message = f"request body exceeds the proxy limit of {self._max_body} bytes"
             await self._refuse(send, upstream, exchange, 413, message, "request_too_large", span_header)
+            return
+        if body_receive.gone:
+            # read_body returns what came before the hang-up (or the server's body deadline):
+            # a partial request must not go upstream as if it were the whole one.
+            exchange.outcome = Outcome.CLIENT_DISCONNECTED
+            exchange.error = "the client disconnected before the end of the request body"
             return
         admitted = await self._auth.admit(
             upstream,
@@ -121,13 +134,22 @@ class Forwarder:
         if isinstance(admitted, Refusal):
             await self._refuse(send, upstream, exchange, admitted.status, admitted.message, admitted.code, span_header)
             return
+        if self._limits is not None:
+            limited = await self._limits.check(exchange)  # reserves the call's worst case when it fits
+            if limited is not None:
+                if limited.status == 429:
+                    exchange.outcome = Outcome.BLOCKED  # the span's status: blocked, naming the rule
+                status, message, code = limited.status, limited.message, limited.code
+                await self._refuse(send, upstream, exchange, status, message, code, span_header, limited.headers)
+                return
         assert upstream.pool is not None, "UpstreamPool.open() was not called"
+        redaction: Verdict | None = None  # the request's redaction: its placeholders, for the answer
         if self._guardrails is not None and self._guardrails.has_inline_for(upstream.name):
             guarded = await self._guard_request(send, upstream, exchange, route, scope, admitted, span_header)
             if guarded is None:
                 return
-            admitted = guarded
-        answer_guard = self._answer_guard(upstream, exchange)
+            admitted, redaction = guarded
+        answer_guard = self._answer_guard(upstream, exchange, redaction)
         if answer_guard is not None and upstream.vendor != "bedrock":
             # The answer is read on its way back: ask for it uncompressed. (Not for Bedrock,
             # whose headers are signed; its answers come uncompressed anyway.)
@@ -222,9 +244,11 @@ class Forwarder:
         tail = strip.flush() if strip is not None else b""
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
-    def _answer_guard(self, upstream: Upstream, exchange: Exchange) -> AnswerGuard | None:
-        """The block/redact output policies of this call, if any (the model scopes them)."""
-        if self._guardrails is None or not self._guardrails.has_answer_inline_for(upstream.name):
+    def _answer_guard(self, upstream: Upstream, exchange: Exchange, redaction: Verdict | None) -> AnswerGuard | None:
+        """The block/redact output policies of this call (the model scopes them), and the
+        request's placeholders to restore in the answer; None when there are neither."""
+        restorable = redaction.restorable if redaction is not None else []
+        if self._guardrails is None or not (restorable or self._guardrails.has_answer_inline_for(upstream.name)):
             return None
         try:
             parsed = orjson.loads(exchange.request_body) if exchange.request_body else None
@@ -232,7 +256,8 @@ class Forwarder:
             parsed = None
         model = requested_model(exchange.vendor, exchange.path, parsed)
         policies = self._guardrails.answer_policies(upstream.name, exchange.project, model)
-        return AnswerGuard(policies) if policies else None
+        placeholders = redaction.placeholders if redaction is not None else None
+        return AnswerGuard.for_call(policies, placeholders, restorable)
 
     async def _relay_guarded(
         self,
@@ -249,7 +274,7 @@ class Forwarder:
         content_type = response.header("content-type")
         streaming = content_type is not None and content_type.startswith(_STREAM_TYPES)
         encoding = response.header("content-encoding")
-        if streaming and self._remote is not None and self._remote.skip_stream(guard):
+        if streaming and self._remote is not None and self._remote.skip_stream(guard) and guard.restorer is None:
             await self._relay(response, send, receive, exchange, t0, span_header)
             return
         stream_guard = stream_guard_for(exchange.vendor, exchange.path, guard) if streaming else None
@@ -261,7 +286,8 @@ class Forwarder:
                 message = f"answer blocked: guardrails cannot check {why} (on_error: closed)"
                 await self._refuse(send, upstream, exchange, 502, message, "guardrail_unchecked", span_header)
                 return
-            guard.notes.append(f"not blocked or redacted: guardrails cannot check {why}")
+            done = "not blocked or redacted" if guard.restorer is None else "not guarded, placeholders not restored"
+            guard.notes.append(f"{done}: guardrails cannot check {why}")
             await self._relay(response, send, receive, exchange, t0, span_header)
             return
         if stream_guard is None:
@@ -278,15 +304,20 @@ class Forwarder:
                 "headers": [*headers, span_header, *_STREAM_HEADERS],
             }
         )
+        # The usage the proxy asked for is kept from the client, as in `_relay`.
+        strip = UsageStripper() if exchange.stream_usage_injected else None
         disconnect = asyncio.ensure_future(receive())
         try:
             async for chunk in response:
-                relayed = stream_guard.feed(chunk)
-                # The span keeps what the client received: a redacted value is never stored.
-                self._capture(exchange, relayed, t0)
+                relayed, stored = stream_guard.feed(chunk)
+                # The span keeps the answer as the vendor wrote it, output redactions applied: a
+                # redacted value is never stored, nor one restored for the client.
+                self._capture(exchange, stored, t0)
                 if disconnect.done():
                     exchange.outcome = Outcome.CLIENT_DISCONNECTED
                     break
+                if strip is not None:
+                    relayed = strip.feed(relayed)
                 if relayed:
                     await send({"type": "http.response.body", "body": relayed, "more_body": True})
                 if stream_guard.ended:
@@ -299,9 +330,11 @@ class Forwarder:
             raise ClientAbort(exchange.error) from None
         finally:
             disconnect.cancel()
-        tail = stream_guard.flush() if exchange.outcome is not Outcome.CLIENT_DISCONNECTED else b""
-        if tail:
-            self._capture(exchange, tail, t0)
+        tail, stored = stream_guard.flush() if exchange.outcome is not Outcome.CLIENT_DISCONNECTED else (b"", b"")
+        if stored:
+            self._capture(exchange, stored, t0)
+        if strip is not None:
+            tail = strip.feed(tail) + strip.flush()
         if guard.blocked_by is not None:
             exchange.outcome, exchange.error, exchange.error_type = (
                 Outcome.ANSWER_BLOCKED,
@@ -347,11 +380,12 @@ class Forwarder:
             return
         exchange.status = response.status
         exchange.raw_response_headers = response.raw_headers
-        self._capture(exchange, verdict.body, t0)
+        self._capture(exchange, verdict.body, t0)  # as the vendor wrote it, output redactions applied
+        body = guard.restored_body(exchange.vendor, exchange.path, verdict.body)  # the client's copy
         headers = [(n, v) for n, v in relayed_response_headers(response.raw_headers) if n.lower() != b"content-length"]
-        headers += [(b"content-length", str(len(verdict.body)).encode()), span_header]
+        headers += [(b"content-length", str(len(body)).encode()), span_header]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": verdict.body, "more_body": False})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
     @staticmethod
     def _usage_stripper(response: UpstreamResponse, exchange: Exchange) -> UsageStripper | None:
@@ -383,15 +417,16 @@ class Forwarder:
         scope: Scope,
         admitted: list[tuple[str, str]],
         span_header: tuple[bytes, bytes],
-    ) -> list[tuple[str, str]] | None:
-        """Block or redact per the policies; the headers to forward with, or None when refused."""
+    ) -> tuple[list[tuple[str, str]], Verdict | None] | None:
+        """Block or redact per the policies; the headers to forward with and the redaction (None:
+        nothing redacted), or None when refused."""
         assert self._guardrails is not None
         verdict = self._guardrails.check_exchange("inline", exchange)
         if self._remote is not None:
             verdict = await self._remote.check_request(exchange, verdict)
         exchange.findings, exchange.guardrail_notes = verdict.findings, [*verdict.skipped, *verdict.failures]
         if verdict.action == "forward":
-            return admitted
+            return admitted, None
         # From here on the span keeps the masked body: the matched values are never stored.
         exchange.request_body = verdict.body
         if verdict.action == "block":
@@ -402,7 +437,7 @@ class Forwarder:
         if isinstance(resigned, Refusal):
             await self._refuse(send, upstream, exchange, resigned.status, resigned.message, resigned.code, span_header)
             return None
-        return resigned
+        return resigned, verdict
 
     async def close(self) -> None:
         """Finish the remote flag checks under way and close their connections (at shutdown)."""
@@ -418,21 +453,40 @@ class Forwarder:
         message: str,
         code: str,
         span_header: tuple[bytes, bytes],
+        extra_headers: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
-        """Answer in the vendor's own error shape and record the refusal on the span."""
+        """Answer in the vendor's own error shape and record the refusal on the span.
+
+        `extra_headers` (a rate limit's retry headers) are sent and recorded too; one of them
+        may set `x-should-retry` in place of the default.
+        """
         body, content_type = upstream.adapter.error_body(status, message, code)
         exchange.status = status
         exchange.error = message
         exchange.error_type = exchange.error_type or code
         exchange.chunks.append(body)
         exchange.chunk_times.append(0.0)
-        exchange.raw_response_headers = [(b"content-type", content_type)]
-        headers = [
-            (b"x-should-retry", b"false" if status < 500 else b"true"),
-            span_header,
-            *error_headers(upstream.adapter, status),
-        ]
+        exchange.raw_response_headers = [(b"content-type", content_type), *extra_headers]
+        headers = [span_header, *error_headers(upstream.adapter, status), *extra_headers]
+        if not any(name == b"x-should-retry" for name, _ in extra_headers):
+            headers.insert(0, (b"x-should-retry", b"false" if status < 500 else b"true"))
         await send_response(send, status, body, content_type, headers)
+
+
+class _NotingDisconnect:
+    """`receive`, remembering whether the client went away."""
+
+    __slots__ = ("_receive", "gone")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.gone = False
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.gone = True
+        return message
 
 
 class ClientAbort(Exception):

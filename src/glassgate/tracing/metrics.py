@@ -7,12 +7,18 @@ distinct models, new ones are counted under "other" rather than growing memory w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 from glassgate.tracing.span import Span
+
+if TYPE_CHECKING:
+    from glassgate.limits import Limiter
 
 MAX_MODELS = 200
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -67,6 +73,10 @@ class Metrics:
             )
             gauge.set_function(_reader(counters, name))
 
+    def watch_limits(self, limiter: Limiter) -> None:
+        """Expose the rate limiter's decisions and Redis errors, read at scrape time."""
+        self.registry.register(_LimitsCollector(limiter))
+
     def _model_label(self, model: str | None) -> str:
         if not model:
             return ""
@@ -98,3 +108,38 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _LimitsCollector(Collector):
+    """The limiter keeps plain integers on the request path; they become counters only when scraped."""
+
+    def __init__(self, limiter: Limiter) -> None:
+        self._limiter = limiter
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        counters = self._limiter.counters
+        checks = CounterMetricFamily(
+            "glassgate_limit_checks",
+            "Rate limit checks: allowed, refused (429), unchecked (Redis unavailable, forwarded: on_redis_error "
+            "open), unavailable (Redis unavailable, refused with 503: on_redis_error closed)",
+            labels=("result",),
+        )
+        checks.add_metric(("allowed",), counters.allowed)
+        checks.add_metric(("refused",), sum(counters.refused.values()))
+        checks.add_metric(("unchecked",), counters.unchecked)
+        checks.add_metric(("unavailable",), counters.unavailable)
+        yield checks
+        refusals = CounterMetricFamily(
+            "glassgate_limit_refusals", "Calls refused (429) by rule and cap", labels=("rule", "limit")
+        )
+        for (rule, kind), count in sorted(counters.refused.items()):
+            refusals.add_metric((rule, kind), count)
+        yield refusals
+        yield CounterMetricFamily(
+            "glassgate_limit_redis_errors", "Calls to Redis that failed or timed out", value=self._limiter.redis_errors
+        )
+        yield CounterMetricFamily(
+            "glassgate_limit_adjust_failures",
+            "Settlements and releases Redis did not take (the reservation stays until its window ends)",
+            value=counters.adjust_failures,
+        )

@@ -395,7 +395,8 @@ def test_the_openapi_spec_describes_files_and_problems() -> None:
     spec = create_api(TOKEN).openapi()
     imported = spec["paths"]["/api/v1/datasets/{dataset_id}/import"]["post"]
     assert set(imported["requestBody"]["content"]) == {"text/csv", "application/x-ndjson", "multipart/form-data"}
-    assert imported["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ImportProblem")
+    lines_in_error = imported["responses"]["422"]["content"]["application/problem+json"]["schema"]["anyOf"][0]
+    assert lines_in_error["$ref"].endswith("/ImportProblem")
     exported = spec["paths"]["/api/v1/datasets/{dataset_id}/export"]["get"]
     assert set(exported["responses"]["200"]["content"]) == {"text/csv", "application/x-ndjson"}
     assert [parameter["name"] for parameter in exported["parameters"]] == ["dataset_id", "format", "version"]

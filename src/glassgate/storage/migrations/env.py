@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from glassgate.storage.db import asyncpg_dsn
 from glassgate.storage.schema import metadata
 
 # Any constant works; it only has to be the same in every replica.
@@ -24,7 +26,10 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    engine = create_async_engine(url)
+    # asyncpg reads the whole URL itself (sslmode, sslrootcert, host lists, ...), as the server's
+    # pool does; SQLAlchemy would pass each query parameter on as a keyword asyncpg does not take.
+    dsn = asyncpg_dsn(url)
+    engine = create_async_engine("postgresql+asyncpg://", async_creator=lambda: asyncpg.connect(dsn))
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
