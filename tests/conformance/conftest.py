@@ -18,11 +18,13 @@ Upstreams:
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import ssl
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,3 +214,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
     entra_server.stop()
     anthropic_server.stop()
     bedrock_server.stop()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def collect_sdk_clients() -> Iterator[None]:
+    """Collect, at the end of each module, the SDK clients its tests left to the garbage collector.
+
+    The tests build clients as users do (from the environment) and many never close them; when a
+    client sits in a reference cycle, its socket is only closed when the cyclic collector runs,
+    at some arbitrary later moment, and the ResourceWarning (an error here) then fails whichever
+    unrelated test happens to be running. Collecting here keeps that within the module.
+    """
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
