@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from glassgate.api.app import create_api
 from glassgate.api.otlp_receiver import OtlpReceiver
@@ -29,7 +30,6 @@ from glassgate.embeddings.worker import EmbeddingWorker
 from glassgate.evals.jobs import Worker, evaluation_worker
 from glassgate.guardrails.engine import GuardrailEngine
 from glassgate.guardrails.policy import DEFAULT_POLICIES
-from glassgate.limits import Limiter
 from glassgate.local_secrets import resolve_admin_token, resolve_secret_key
 from glassgate.proxy.client_auth import ClientAuthenticator
 from glassgate.proxy.forward import Forwarder
@@ -49,6 +49,9 @@ from glassgate.tracing.spill import SpillStore
 from glassgate.tracing.writer import SpanWriter
 from glassgate.webapp import SEGMENTS as WEBAPP_SEGMENTS
 from glassgate.webapp import WebApp, wants_html
+
+if TYPE_CHECKING:
+    from glassgate.limits import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,8 @@ class Glassgate:
         # settled in _observe with each span's real usage.
         self.limiter: Limiter | None = None
         if settings.limits.rules and settings.redis_url:
+            from glassgate.limits import Limiter  # here: redis-py costs ~24 MB of memory unused without rules
+
             self.limiter = Limiter(settings.limits, settings.redis_url, _worst_case_usd)
             self.metrics.watch_limits(self.limiter)
         self.forwarder = Forwarder(

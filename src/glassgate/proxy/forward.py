@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
@@ -20,7 +20,6 @@ from glassgate.config import ProxySettings, TracingSettings
 from glassgate.errors import UpstreamError, UpstreamTimeout
 from glassgate.guardrails.answers import AnswerGuard
 from glassgate.guardrails.engine import GuardrailEngine, Verdict, requested_model
-from glassgate.limits import Limiter
 from glassgate.proxy.answer_stream import stream_guard_for
 from glassgate.proxy.client_auth import ClientAuthenticator, Refusal, resign
 from glassgate.proxy.exchange import Exchange, Outcome
@@ -31,6 +30,9 @@ from glassgate.proxy.routes import Route
 from glassgate.proxy.stream_usage import UsageStripper, with_stream_usage
 from glassgate.proxy.upstream import Upstream, UpstreamPool
 from glassgate.proxy.vendors.base import error_headers
+
+if TYPE_CHECKING:  # redis-py (~24 MB) loads only when limits are configured
+    from glassgate.limits import Limiter
 
 log = logging.getLogger(__name__)
 _STREAM_HEADERS = [(b"x-accel-buffering", b"no")]
