@@ -24,7 +24,6 @@ import os
 import ssl
 import subprocess
 import sys
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,16 +215,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
     bedrock_server.stop()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """An unclosed SDK client's socket is no failure of the test the garbage collector happens
+    to run in: the tests build clients as users do (from the environment), most never close
+    them, and Glassgate runs in another process, so no product socket is concerned. The
+    warning would otherwise fail whichever unrelated test is running when a cycle is collected."""
+    conformance = Path(__file__).parent
+    for item in items:
+        if conformance in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.filterwarnings("ignore::ResourceWarning"))
+
+
 @pytest.fixture(autouse=True, scope="module")
 def collect_sdk_clients() -> Iterator[None]:
-    """Collect, at the end of each module, the SDK clients its tests left to the garbage collector.
-
-    The tests build clients as users do (from the environment) and many never close them; when a
-    client sits in a reference cycle, its socket is only closed when the cyclic collector runs,
-    at some arbitrary later moment, and the ResourceWarning (an error here) then fails whichever
-    unrelated test happens to be running. Collecting here keeps that within the module.
-    """
+    """Collect the clients a module's tests left behind at its end, so none is collected (and
+    warns) during a test of another directory, where the warning is still an error."""
     yield
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    gc.collect()
