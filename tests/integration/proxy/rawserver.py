@@ -112,7 +112,9 @@ class RawServer:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for writer in self._writers:
-            writer.transport.abort()
+            # A transport its handler already closed has let go of its loop: aborting it again raises.
+            if not writer.transport.is_closing():
+                writer.transport.abort()
         await self._server.wait_closed()
         await asyncio.sleep(0)  # let the aborted transports run their connection_lost
 
