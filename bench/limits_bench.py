@@ -62,18 +62,6 @@ class Span:
     cost_usd: float | None = 0.00007
 
 
-def price(vendor: str, model: str | None, input_tokens: int, output_tokens: int) -> float | None:
-    cost = pricing.price(
-        vendor,
-        model,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=None,
-        cache_write_tokens=None,
-    )
-    return cost.usd
-
-
 def exchange(number: int) -> Exchange:
     return Exchange(
         span_id=f"{number:016x}",
@@ -121,7 +109,7 @@ def redis_cpu_s(url: str) -> float:
 
 
 async def measure(url: str, iterations: int) -> dict[str, float]:
-    limiter = Limiter(LimitSettings(rules=RULES, redis_timeout_ms=1000), url, price)
+    limiter = Limiter(LimitSettings(rules=RULES, redis_timeout_ms=1000), url, pricing.worst_case_usd)
     await limiter.open()
     await asyncio.to_thread(pricing.warm_up)
 
@@ -157,7 +145,7 @@ async def measure(url: str, iterations: int) -> dict[str, float]:
         body = orjson.loads(call.request_body)
         matched = [rule for rule in rules if rule.applies_to(_facts(call))]
         limiter._counters(matched, _facts(call), time.time(), 600, 100_000)
-        price(call.vendor, "gpt-4o-mini", 300, 256)
+        pricing.worst_case_usd(call.vendor, "gpt-4o-mini", 300, 256)
         del body
     local = time.process_time() - local
     await limiter.close()

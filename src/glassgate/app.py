@@ -96,7 +96,7 @@ class Glassgate:
         if settings.limits.rules and settings.redis_url:
             from glassgate.limits import Limiter  # here: redis-py costs ~24 MB of memory unused without rules
 
-            self.limiter = Limiter(settings.limits, settings.redis_url, _worst_case_usd)
+            self.limiter = Limiter(settings.limits, settings.redis_url, pricing.worst_case_usd)
             self.metrics.watch_limits(self.limiter)
         self.forwarder = Forwarder(
             self.upstreams,
@@ -261,19 +261,6 @@ class Glassgate:
             counters.dropped,
             counters.capture_failed,
         )
-
-
-def _worst_case_usd(vendor: str, model: str | None, input_tokens: int, output_tokens: int) -> float | None:
-    """The limiter's price of a call before it is sent: no cache discount, every output token."""
-    cost = pricing.price(
-        vendor,
-        model,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=None,
-        cache_write_tokens=None,
-    )
-    return cost.usd
 
 
 def _consume_outcome(task: asyncio.Future[int]) -> None:

@@ -102,3 +102,16 @@ def price(
 def warm_up() -> None:
     """Load genai-prices' table now (~0.3 s, blocking: run it in a thread at start-up), not at the first span."""
     _lookup("openai", "gpt-4o-mini")
+
+
+def worst_case_usd(vendor: str, model: str | None, input_tokens: int, output_tokens: int) -> float | None:
+    """A call's price before it is sent (the rate limiter's reservation): no cache discount, every
+    output token it may generate. None for a model without a price."""
+    return price(
+        vendor,
+        model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=None,
+        cache_write_tokens=None,
+    ).usd
