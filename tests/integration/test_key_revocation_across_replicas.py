@@ -1,4 +1,5 @@
-"""Two Glassgate instances on one database: a key revoked through one stops working on the other.
+"""Two Glassgate instances on one database: a key revoked through one (or with `glassgate keys revoke`)
+stops working on the other.
 
 Both are whole apps (`create_app`, started as the server's lifespan would), each with its own
 caches and its own key change listener; they share only PostgreSQL, as replicas behind a
@@ -9,12 +10,16 @@ listeners are connected (the caches would otherwise trust the key for minutes).
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
+import httpx2
+import openai
 import pytest
 import yaml
 
@@ -122,6 +127,56 @@ async def test_an_aws_key_pair_revoked_on_one_replica_is_refused_by_the_other(re
         return await b.aws_keys.secret_for(issued.access_key_id) is None
 
     assert await seconds_until(refused_by_b, within_s=5) < 1.0
+
+
+async def test_keys_revoked_with_the_cli_are_refused_by_running_replicas_in_the_vendors_shape(
+    replicas: list[Glassgate], tmp_path: Path
+) -> None:
+    a, b = replicas
+    pair = await aws_keys.create_aws_key(a.api.state.pool, "team-b", CIPHER)
+    assert await b.aws_keys.secret_for(pair.access_key_id) is not None  # cached, as a served call would
+    async with client(a) as on_a, client(b) as on_b:
+        issued = (await on_a.post("/api/v1/keys", json={"project": "checkout"}, headers=ADMIN)).json()
+        bearer = {"authorization": f"Bearer {issued['key']}"}
+        for replica in (on_a, on_b):
+            assert (await replica.post(CHAT, json=BODY, headers=bearer)).status_code == 200
+
+        # The CLI is one more process on the database, with the replicas' own config.
+        await revoke_with_cli(issued["key_id"], config=tmp_path / "a.yaml")
+
+        async def refused_by_both() -> bool:
+            statuses = [(await replica.post(CHAT, json=BODY, headers=bearer)).status_code for replica in (on_a, on_b)]
+            return statuses == [401, 401]
+
+        assert await seconds_until(refused_by_both, within_s=5) < 1.0
+        refused = (await on_b.post(CHAT, json=BODY, headers=bearer)).json()
+        assert refused["error"]["code"] == "invalid_api_key" and "revoked" in refused["error"]["message"]
+
+    # The official SDK (on httpx2, its own fork of httpx) raises its usual exception.
+    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=b), base_url="http://replica.test")
+    sdk = openai.AsyncOpenAI(api_key=issued["key"], base_url="http://replica.test/held/v1", http_client=http)
+    async with sdk:
+        with pytest.raises(openai.AuthenticationError) as caught:
+            await sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
+    assert caught.value.status_code == 401 and caught.value.code == "invalid_api_key"
+
+    await revoke_with_cli(pair.access_key_id, config=tmp_path / "b.yaml")
+
+    async def pair_refused_by_b() -> bool:
+        return await b.aws_keys.secret_for(pair.access_key_id) is None
+
+    assert await seconds_until(pair_refused_by_b, within_s=5) < 1.0
+
+
+async def revoke_with_cli(key_id: str, *, config: Path) -> None:
+    """`glassgate keys revoke`, run without blocking the loop the replicas (and their listeners) run on."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("GLASSGATE_")}
+    command = [sys.executable, "-m", "glassgate", "keys", "revoke", key_id, "--config", str(config)]
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, stderr.decode()
 
 
 async def test_a_pair_issued_on_one_replica_works_at_once_where_it_was_just_unknown(

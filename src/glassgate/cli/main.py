@@ -1,32 +1,29 @@
-"""Entry point: `glassgate serve | db migrate | keys create`."""
+"""Entry point: `glassgate serve | db migrate`, and the command groups of the modules beside this one."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.console import Console
 
 from glassgate.cli import demo as demo_cli
 from glassgate.cli import evals as evals_cli
+from glassgate.cli import keys as keys_cli
 from glassgate.cli import users as users_cli
 from glassgate.cli.database import prepare_database
 from glassgate.config import Settings, load_settings
 from glassgate.errors import GlassgateError
-from glassgate.local_secrets import resolve_admin_token, resolve_secret_key, token_file
-from glassgate.storage import aws_keys, db, keys
+from glassgate.local_secrets import resolve_admin_token, token_file
+from glassgate.storage import db
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Glassgate: a transparent LLM proxy with tracing.")
 db_app = typer.Typer(no_args_is_help=True, help="Database tasks.")
-keys_app = typer.Typer(no_args_is_help=True, help="Glassgate keys for clients of proxy-held upstreams.")
 app.add_typer(db_app, name="db")
-app.add_typer(keys_app, name="keys")
+app.add_typer(keys_cli.app, name="keys")
 app.add_typer(users_cli.app, name="users")
 app.command("demo")(demo_cli.demo)
 app.add_typer(evals_cli.app, name="eval")
@@ -84,6 +81,7 @@ def serve(
     ] = 0.0,
 ) -> None:
     """Start the proxy, the API and the trace writer."""
+    from glassgate import gc_policy
     from glassgate.app import create_app
     from glassgate.cli import drain
     from glassgate.cli.http_deadlines import with_deadlines
@@ -104,8 +102,10 @@ def serve(
     # before. With the default one the process would die without running atexit hooks,
     # leaving the embedded PostgreSQL running; exiting normally lets pgserver stop it.
     signal.signal(signal.SIGTERM, _exit_after_drain)
+    application = create_app(settings)
+    gc_policy.settle()  # everything imported by now lives as long as the process
     drain.run(  # uvicorn.run, with /readyz at 503 from SIGTERM on (cli/drain.py)
-        create_app(settings),
+        application,
         shutdown_delay_s=shutdown_delay,
         host=settings.host,
         port=settings.port,
@@ -144,59 +144,6 @@ def db_migrate(config: ConfigOption = None) -> None:
     settings = _prepared(_settings(config))
     assert settings.database_url is not None
     err.print(f"database at {db.redact_url(settings.database_url)} is up to date", highlight=False)
-
-
-@keys_app.command("create")
-def keys_create(
-    project: Annotated[str, typer.Option(help="Project the key belongs to (created if new).")],
-    config: ConfigOption = None,
-    json: Annotated[bool, typer.Option("--json", help='Print {"key": ...} as JSON.')] = False,
-    aws: Annotated[
-        bool, typer.Option("--aws", help="An AWS-style key pair for SigV4 clients (boto3, AnthropicBedrock).")
-    ] = False,
-) -> None:
-    """Issue a Glassgate key. Shown once; only its hash (AWS pairs: the encrypted secret) is stored."""
-    settings = _prepared(_settings(config))
-    if aws:
-        _issue_aws_key(settings, project, json)
-        return
-
-    async def issue() -> keys.IssuedKey:
-        assert settings.database_url is not None
-        pool = await db.create_pool(settings.database_url)
-        try:
-            return await keys.create_key(pool, project)
-        finally:
-            await pool.close()
-
-    issued = asyncio.run(issue())
-    if json:
-        sys.stdout.write(orjson.dumps({"key": issued.key, "key_id": issued.key_id, "project": project}).decode() + "\n")
-    else:
-        err.print(f"key {issued.key_id} for project {project!r} (shown once, store it now):", highlight=False)
-        sys.stdout.write(issued.key + "\n")
-
-
-def _issue_aws_key(settings: Settings, project: str, as_json: bool) -> None:
-    cipher = aws_keys.cipher_for(resolve_secret_key(settings))
-
-    async def issue() -> aws_keys.IssuedAwsKey:
-        assert settings.database_url is not None
-        pool = await db.create_pool(settings.database_url)
-        try:
-            return await aws_keys.create_aws_key(pool, project, cipher)
-        finally:
-            await pool.close()
-
-    issued = asyncio.run(issue())
-    pair = {"access_key_id": issued.access_key_id, "secret_access_key": issued.secret_access_key, "project": project}
-    if as_json:
-        sys.stdout.write(orjson.dumps(pair).decode() + "\n")
-    else:
-        err.print(f"AWS key pair for project {project!r} (the secret is shown once, store it now):", highlight=False)
-        sys.stdout.write(
-            f"AWS_ACCESS_KEY_ID={issued.access_key_id}\nAWS_SECRET_ACCESS_KEY={issued.secret_access_key}\n"
-        )
 
 
 def main() -> None:

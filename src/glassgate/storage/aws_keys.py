@@ -13,7 +13,9 @@ import hashlib
 import logging
 import secrets
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
 
 import asyncpg
 from cryptography.fernet import Fernet, InvalidToken
@@ -51,6 +53,44 @@ async def create_aws_key(pool: asyncpg.Pool, project: str, cipher: Fernet) -> Is
         )
         await notify(connection, EVENT_KIND, access_key_id)
     return IssuedAwsKey(access_key_id, secret, project)
+
+
+@dataclass(frozen=True)
+class ListedAwsKey:
+    """An AWS key pair as listed: its ids and dates, never its secret."""
+
+    kind: Literal["aws"] = field(default="aws", init=False)
+    key_id: str  # the access key id again: every listed key has the id revocation takes
+    access_key_id: str
+    project: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+_LISTED_COLUMNS = "access_key_id, project, created_at, revoked_at"
+
+
+async def list_aws_keys(pool: asyncpg.Pool, project: str | None = None) -> list[ListedAwsKey]:
+    """AWS key pairs, newest first; the encrypted secret never leaves the database."""
+    async with pool.acquire() as connection:
+        records = await connection.fetch(
+            f"SELECT {_LISTED_COLUMNS} FROM aws_keys WHERE $1::text IS NULL OR project = $1 "
+            "ORDER BY created_at DESC, access_key_id",
+            project,
+        )
+    return [_listed(record) for record in records]
+
+
+async def find_aws_key(pool: asyncpg.Pool, access_key_id: str) -> ListedAwsKey | None:
+    async with pool.acquire() as connection:
+        record = await connection.fetchrow(
+            f"SELECT {_LISTED_COLUMNS} FROM aws_keys WHERE access_key_id = $1", access_key_id
+        )
+    return _listed(record) if record is not None else None
+
+
+def _listed(record: asyncpg.Record) -> ListedAwsKey:
+    return ListedAwsKey(key_id=record["access_key_id"], **dict(record))
 
 
 async def revoke_aws_key(pool: asyncpg.Pool, access_key_id: str) -> bool:

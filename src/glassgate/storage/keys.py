@@ -6,17 +6,23 @@ working through a database outage; a new key is looked up once, then cached. Iss
 revoking announce the change to every replica's cache (storage/key_cache.py): a revoked
 key is refused everywhere within a second, or within 30 s while a replica's listener is
 reconnecting.
+
+Both kinds of client key, these and AWS key pairs (storage/aws_keys.py), are listed, found
+and revoked through the `*_client_key(s)` functions here, which the API and the CLI share.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
 
 import asyncpg
 
 from glassgate.proxy.client_keys import ClientIdentity
+from glassgate.storage import aws_keys
 from glassgate.storage.key_cache import KeyCache, KeyEvents, notify
 
 KEY_PREFIX = "gg-"
@@ -59,6 +65,67 @@ async def revoke_key(pool: asyncpg.Pool, key_id: str) -> bool:
         if digest is not None:
             await notify(connection, EVENT_KIND, digest)
     return digest is not None
+
+
+@dataclass(frozen=True)
+class ListedKey:
+    """A Glassgate key as listed: its id, prefix and dates, never the key or its hash."""
+
+    kind: Literal["glassgate"] = field(default="glassgate", init=False)
+    key_id: str
+    project: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+# A key issued to a client of the proxy, as listed: a Glassgate key or an AWS key pair. Both
+# kinds are found and revoked by the id in their `key_id`, so the API and the CLI take either.
+ClientKey = ListedKey | aws_keys.ListedAwsKey
+_LISTED_COLUMNS = "key_id, project, prefix, created_at, revoked_at"
+
+
+async def list_keys(pool: asyncpg.Pool, project: str | None = None) -> list[ListedKey]:
+    """Glassgate keys, newest first."""
+    async with pool.acquire() as connection:
+        records = await connection.fetch(
+            f"SELECT {_LISTED_COLUMNS} FROM api_keys WHERE $1::text IS NULL OR project = $1 "
+            "ORDER BY created_at DESC, key_id",
+            project,
+        )
+    return [ListedKey(**dict(record)) for record in records]
+
+
+async def list_client_keys(pool: asyncpg.Pool, project: str | None = None) -> list[ClientKey]:
+    """Glassgate keys and AWS key pairs together, newest first (ties by id)."""
+    listed: list[ClientKey] = [*await list_keys(pool, project), *await aws_keys.list_aws_keys(pool, project)]
+    listed.sort(key=lambda key: key.key_id)
+    listed.sort(key=lambda key: key.created_at, reverse=True)  # stable: ties keep the id order
+    return listed
+
+
+async def find_client_key(pool: asyncpg.Pool, key_id: str) -> ClientKey | None:
+    """The key with this id (revoked or not), of either kind."""
+    if is_aws_key_id(key_id):
+        return await aws_keys.find_aws_key(pool, key_id)
+    async with pool.acquire() as connection:
+        record = await connection.fetchrow(f"SELECT {_LISTED_COLUMNS} FROM api_keys WHERE key_id = $1", key_id)
+    return ListedKey(**dict(record)) if record is not None else None
+
+
+async def revoke_client_key(pool: asyncpg.Pool, key_id: str) -> bool:
+    """Revoke a Glassgate key or an AWS key pair by its id; False if none is active under it.
+
+    The one way in for the API and the CLI alike: each kind announces the revocation to every
+    replica's cache.
+    """
+    if is_aws_key_id(key_id):
+        return await aws_keys.revoke_aws_key(pool, key_id)
+    return await revoke_key(pool, key_id)
+
+
+def is_aws_key_id(key_id: str) -> bool:
+    return key_id.startswith(aws_keys.ACCESS_KEY_PREFIX)
 
 
 class CachedKeyVerifier:

@@ -28,14 +28,3 @@ async def list_projects(pool: asyncpg.Pool) -> list[dict[str, Any]]:
         }
         for record in records
     ]
-
-
-async def list_keys(pool: asyncpg.Pool, project: str | None = None) -> list[dict[str, Any]]:
-    """Glassgate keys, newest first: ids, prefixes and dates; the hash never leaves the database."""
-    async with pool.acquire() as connection:
-        records = await connection.fetch(
-            "SELECT key_id, project, prefix, created_at, revoked_at FROM api_keys "
-            "WHERE $1::text IS NULL OR project = $1 ORDER BY created_at DESC, key_id",
-            project,
-        )
-    return [dict(record) for record in records]

@@ -19,6 +19,9 @@ export type Trace = Schemas["Trace"];
 export type AuthState = Schemas["AuthState"];
 export type User = Schemas["User"];
 export type Key = Schemas["Key"];
+export type AwsKeyPair = Schemas["AwsKeyPair"];
+/** What `GET /keys` lists: a Glassgate key or an AWS key pair, told apart by `kind`. */
+export type ListedKey = Schemas["KeyList"]["data"][number];
 export type IssuedKey = Schemas["IssuedKey"];
 export type Upstream = Schemas["Upstream"];
 export type Project = Schemas["Project"];

@@ -6,6 +6,7 @@ import type { IssuedKey } from "../../api/types";
 import { CopyButton } from "../../components/CopyButton";
 import { ErrorBox, Spinner } from "../../components/feedback";
 import { formatTimestamp } from "../../components/format";
+import { keyLabel } from "./keys";
 import { LoadError } from "./LoadError";
 
 const KEYS = ["keys"] as const;
@@ -32,7 +33,8 @@ export function KeysPanel() {
     <>
       <p className="muted">
         Glassgate keys let clients call upstreams whose credentials Glassgate holds. A key is shown once, when it is
-        created; only its hash is stored.
+        created; only its hash is stored. AWS key pairs, for SigV4 clients such as boto3, are issued on the server with{" "}
+        <code>glassgate keys create --aws</code> and listed here too.
       </p>
       <form className="inline-form" onSubmit={submit}>
         <label>
@@ -86,9 +88,7 @@ export function KeysPanel() {
           <tbody>
             {keys.data.data.map((key) => (
               <tr key={key.key_id} className={key.revoked_at ? "revoked" : ""}>
-                <td className="mono">
-                  {key.prefix}… <span className="muted small">{key.key_id}</span>
-                </td>
+                <KeyCell label={keyLabel(key)} />
                 <td>{key.project}</td>
                 <td>{formatTimestamp(key.created_at)}</td>
                 <td>{key.revoked_at ? `revoked ${formatTimestamp(key.revoked_at)}` : "active"}</td>
@@ -99,6 +99,14 @@ export function KeysPanel() {
         </table>
       )}
     </>
+  );
+}
+
+function KeyCell({ label }: { label: { name: string; detail: string } }) {
+  return (
+    <td className="mono">
+      {label.name} <span className="muted small">{label.detail}</span>
+    </td>
   );
 }
 
