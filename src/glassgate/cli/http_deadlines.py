@@ -24,6 +24,8 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from glassgate.cli.coalesced_writes import CoalescingTransport
+
 _HEAD_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"content-length: 32\r\nconnection: close\r\n\r\nRequest header fields too large\n"
@@ -51,6 +53,9 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        # Responses go out through it (head and body in one send); flow control, which only
+        # pauses and resumes reading, keeps the transport itself.
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
         self._arm(self.head_timeout_s, self._head_expired)
 
     def connection_lost(self, exc: Exception | None) -> None:

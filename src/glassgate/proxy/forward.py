@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
@@ -25,6 +24,7 @@ from glassgate.proxy.client_auth import ClientAuthenticator, Refusal, resign
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.headers import relayed_response_headers, split_request_headers
 from glassgate.proxy.http1 import UpstreamResponse
+from glassgate.proxy.ids import random_hex
 from glassgate.proxy.remote_guard import RemoteGuard
 from glassgate.proxy.routes import Route
 from glassgate.proxy.stream_usage import UsageStripper, with_stream_usage
@@ -76,7 +76,7 @@ class Forwarder:
             await send_json(send, 404, {"error": {"message": message, "type": "not_found", "code": "unknown_upstream"}})
             return
         exchange = Exchange(
-            span_id=os.urandom(8).hex(),
+            span_id=random_hex(8),
             upstream=upstream.name,
             vendor=upstream.vendor,
             method=scope["method"],

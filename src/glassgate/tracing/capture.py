@@ -5,7 +5,6 @@ Never raises on what a client or vendor sent: malformed bodies are recorded as t
 
 from __future__ import annotations
 
-import os
 import re
 import zlib
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from typing import Any
 
 from glassgate.guardrails.engine import Finding, GuardrailEngine
 from glassgate.proxy.exchange import Exchange, Outcome
+from glassgate.proxy.ids import random_hex
 from glassgate.proxy.vendors import CallSummary, WireCall, get_adapter
 from glassgate.tracing.preview import input_preview, output_preview
 from glassgate.tracing.pricing import price
@@ -70,7 +70,7 @@ def trace_ids(exchange: Exchange) -> tuple[str, str | None]:
     match = _TRACEPARENT.match(exchange.context_headers.get("traceparent", ""))
     if match and match.group(1) != "0" * 32 and match.group(2) != "0" * 16:  # all-zero ids are invalid (W3C)
         return match.group(1), match.group(2)
-    return os.urandom(16).hex(), None
+    return random_hex(16), None
 
 
 def _body_value(raw: bytes, parsed: Any, limit_note: bool) -> Any:

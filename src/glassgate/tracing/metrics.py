@@ -63,6 +63,9 @@ class Metrics:
             registry=self.registry,
         )
         self._models: set[str] = set()
+        # The labelled children of each (upstream, model): `labels()` validates and looks them
+        # up again on every call, which was most of the cost of observing a span.
+        self._series: dict[tuple[str, str], _Series] = {}
 
     def watch_writer(self, depth: Callable[[], float], counters: Callable[[], dict[str, int]]) -> None:
         """Expose the span writer's queue depth and counters, read at scrape time."""
@@ -90,24 +93,45 @@ class Metrics:
     def observe(self, span: Span) -> None:
         upstream = span.upstream or ""
         model = self._model_label(span.response_model or span.model)
-        self.calls.labels(upstream, model, span.status).inc()
+        series = self._series.get((upstream, model))
+        if series is None:
+            series = self._series[(upstream, model)] = _Series(self, upstream, model)
+        calls = series.calls.get(span.status)
+        if calls is None:
+            calls = series.calls[span.status] = self.calls.labels(upstream, model, span.status)
+        calls.inc()
         if span.latency_ms is not None:
-            self.latency.labels(upstream, model).observe(span.latency_ms / 1000.0)
+            series.latency.observe(span.latency_ms / 1000.0)
         if span.ttft_ms is not None:
-            self.ttft.labels(upstream, model).observe(span.ttft_ms / 1000.0)
-        for kind, count in (
-            ("input", span.input_tokens),
-            ("output", span.output_tokens),
-            ("cached", span.cached_tokens),
-            ("reasoning", span.reasoning_tokens),
-        ):
-            if count:
-                self.tokens.labels(upstream, model, kind).inc(count)
+            series.ttft.observe(span.ttft_ms / 1000.0)
+        if span.input_tokens:
+            series.input_tokens.inc(span.input_tokens)
+        if span.output_tokens:
+            series.output_tokens.inc(span.output_tokens)
+        if span.cached_tokens:
+            series.cached_tokens.inc(span.cached_tokens)
+        if span.reasoning_tokens:
+            series.reasoning_tokens.inc(span.reasoning_tokens)
         for finding in span.findings:
             self.findings.labels(finding.policy, finding.category, finding.action, finding.phase).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Series:
+    """The children of one (upstream, model) label pair, looked up once."""
+
+    __slots__ = ("cached_tokens", "calls", "input_tokens", "latency", "output_tokens", "reasoning_tokens", "ttft")
+
+    def __init__(self, metrics: Metrics, upstream: str, model: str) -> None:
+        self.calls: dict[str, Counter] = {}  # by status
+        self.latency = metrics.latency.labels(upstream, model)
+        self.ttft = metrics.ttft.labels(upstream, model)
+        self.input_tokens = metrics.tokens.labels(upstream, model, "input")
+        self.output_tokens = metrics.tokens.labels(upstream, model, "output")
+        self.cached_tokens = metrics.tokens.labels(upstream, model, "cached")
+        self.reasoning_tokens = metrics.tokens.labels(upstream, model, "reasoning")
 
 
 class _LimitsCollector(Collector):
