@@ -68,7 +68,7 @@ web: $(STATIC_INDEX)  ## Build the web app into src/glassgate/static/ (npm ci, A
 run: install web  ## Start Glassgate on 127.0.0.1:4000 with the embedded PostgreSQL under .glassgate/ (web app at /ui)
 	$(VENV)/bin/glassgate serve $(ARGS)
 
-test-tools:  ## Install the Debian packages the tests need, when missing (Node.js, Chromium, nginx, redis-server)
+test-tools:  ## Install the Debian packages the tests need, when missing (Node.js, Chromium, nginx, redis-server, redis-tools)
 	scripts/install-test-tools.sh
 
 test: test-tools install install-legacy install-phoenix install-deploy-tools web  ## Run every test (current SDKs, web unit tests, browser tests), then the conformance suite with the 1.x SDKs

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian, only what is missing, so `make test` works on a fresh
 # machine: Node.js and npm (the web app's build), Chromium (the browser tests; playwright cannot
-# download its own browsers here), nginx (replicas behind a load balancer) and redis-server (the
-# rate limit and fault tests start private ones). PostgreSQL is the embedded `pgserver` from PyPI.
+# download its own browsers here), nginx (replicas behind a load balancer), redis-server (the
+# rate limit and fault tests start private ones) and redis-cli (redis-tools: it joins private ones
+# into a Redis Cluster). PostgreSQL is the embedded `pgserver` from PyPI.
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,7 @@ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(n
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -29,6 +28,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from yarl import URL
 
+from glassgate.config_files import describe_validation_error, read_config_file
 from glassgate.errors import ConfigError
 
 Vendor = Literal["openai", "azure", "anthropic", "bedrock"]
@@ -41,8 +41,6 @@ DEFAULT_VENDOR_URLS: dict[str, str] = {
 
 # First path segments that belong to Glassgate itself and can never name an upstream.
 RESERVED_SEGMENTS = frozenset({"api", "v1", "ui", "healthz", "readyz", "metrics", "assets", "favicon.ico"})
-
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class _Frozen(BaseModel):
@@ -552,7 +550,19 @@ class LimitSettings(_Frozen):
         default=4096, gt=0, description="Output tokens reserved for a call whose request sets no max_tokens."
     )
     key_prefix: str = Field(
-        default="glassgate:limits", min_length=1, description="Prefix of the Redis keys (to share a Redis)."
+        default="glassgate:limits",
+        min_length=1,
+        description=(
+            "Prefix of the Redis keys (to share a Redis). In a Redis Cluster, a hash tag in it "
+            "({glassgate}:limits) puts every counter in one slot: one node counts, every check is one script."
+        ),
+    )
+    redis_cluster: bool = Field(
+        default=False,
+        description=(
+            "redis_url names a Redis Cluster (ElastiCache or MemoryDB with cluster mode enabled: its configuration "
+            "endpoint); the nodes are found from it, and each check goes to the node that holds its counters."
+        ),
     )
 
     @field_validator("rules")
@@ -594,7 +604,10 @@ class Settings(BaseSettings):
     evals: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation workers and the judge.")
     redis_url: str | None = Field(
         default=None,
-        description="redis://, rediss:// or unix:// URL of the Redis that limits are counted in (limits.rules).",
+        description=(
+            "redis://, rediss:// or unix:// URL of the Redis that limits are counted in (limits.rules), "
+            "or a Redis Cluster's configuration endpoint with limits.redis_cluster."
+        ),
     )
     limits: LimitSettings = Field(
         default_factory=LimitSettings, description="Rate limits and budgets per key, project, model and upstream."
@@ -663,6 +676,13 @@ class Settings(BaseSettings):
     def _limits_need_redis(self) -> Settings:
         if self.limits.rules and self.redis_url is None:
             raise ValueError("redis_url: limits.rules are counted in Redis; set redis_url (redis://host:6379/0)")
+        if self.limits.redis_cluster and self.redis_url is not None:
+            if self.redis_url.startswith("unix://"):
+                raise ValueError(
+                    "redis_url: a Redis Cluster (limits.redis_cluster) is reached by redis:// or rediss://"
+                )
+            if URL(self.redis_url).path.strip("/") not in ("", "0"):
+                raise ValueError("redis_url: a Redis Cluster (limits.redis_cluster) has only database 0")
         for index, rule in enumerate(self.limits.rules):
             unknown = sorted(set(rule.upstreams or ()) - set(self.upstreams))
             if unknown:
@@ -704,52 +724,6 @@ def default_upstreams() -> dict[str, Any]:
     if region:
         upstreams["bedrock"] = {"vendor": "bedrock", "region": region, "auth": {"type": "aws"}}
     return upstreams
-
-
-def interpolate_env(value: Any, environ: Mapping[str, str]) -> Any:
-    """Replace `${NAME}` and `${NAME:-default}` in every string of a parsed YAML tree."""
-    if isinstance(value, str):
-
-        def substitute(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
-            value = environ.get(name)
-            if default is not None and not value:
-                return default  # as in the shell: `:-` also replaces an empty value
-            if value is not None:
-                return value
-            raise ConfigError(f"config refers to ${{{name}}}, which is not set in the environment")
-
-        return _ENV_REFERENCE.sub(substitute, value)
-    if isinstance(value, list):
-        return [interpolate_env(item, environ) for item in value]
-    if isinstance(value, dict):
-        return {key: interpolate_env(item, environ) for key, item in value.items()}
-    return value
-
-
-def read_config_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
-    """Parse the YAML file and interpolate `${ENV}` references."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config file {path} must be a mapping at the top level")
-    result: dict[str, Any] = interpolate_env(raw, environ)
-    return result
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """One line per problem, each starting with the dotted field path."""
-    lines = []
-    for problem in error.errors():
-        location = ".".join(str(part) for part in problem["loc"] if part not in ("function-after",))
-        lines.append(f"{location or '(top level)'}: {problem['msg']}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
 def _validate_flag(name: str, value: Any) -> Any:

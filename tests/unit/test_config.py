@@ -14,10 +14,9 @@ from glassgate.config import (
     AzureServicePrincipalAuth,
     PassthroughAuth,
     StaticKeyAuth,
-    interpolate_env,
     load_settings,
-    read_config_file,
 )
+from glassgate.config_files import interpolate_env, read_config_file
 from glassgate.errors import ConfigError, GlassgateError
 
 

@@ -4,7 +4,10 @@
     estimate   the most tokens a call can use, from its request (pure)
     windows    per-minute sliding windows and UTC days; how long a refused call waits (pure)
     refusals   the vendor's own 429 (or 503) headers and message (pure)
-    store      Redis: the Lua scripts, timeouts, outages (the one module that does IO)
+    plans      a kind of call's counters, Redis keys (hash tags in a cluster), encoded commands (pure)
+    resp       Redis commands as bytes (pure)
+    store      Redis: the Lua scripts, timeouts, outages
+    endpoints  the connections: one Redis, or the nodes of a Redis Cluster (the only socket IO)
     limiter    reserve before forwarding, settle after, release when nothing was sent
 
 Built by `create_app` only when `limits.rules` is set: without rules there is no limiter, no

@@ -10,6 +10,10 @@
 Reservations waiting for their span are kept in memory by span id (a replica settles only its
 own calls); one whose span never comes (the trace queue dropped it) keeps its worst case and is
 forgotten after an hour.
+
+The work that depends only on who calls what (the rules that apply, the counters' keys, most of
+the command's bytes) is done once per kind of call and minute (plans). In a Redis Cluster, a check
+whose counters fall in several hash slots is one script per slot (`_check_slots`).
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ import orjson
 from glassgate.config import LimitSettings
 from glassgate.guardrails.engine import requested_model
 from glassgate.limits.estimate import output_tokens, prompt_tokens
+from glassgate.limits.plans import Counter, Plan, Plans, encode_amounts
 from glassgate.limits.refusals import Exceeded, LimitRefusal, limits_unavailable, rate_limited
-from glassgate.limits.rules import NANO_USD, NO_KEY, Call, Cap, CapKind, CompiledRule
+from glassgate.limits.rules import NANO_USD, NO_KEY, Call, CapKind, CompiledRule
 from glassgate.limits.store import LimitsUnavailable, RedisCounters
 from glassgate.limits.windows import DAY_S, MINUTE_S, fixed_wait_s, sliding_use, sliding_wait_s, window_at
 from glassgate.proxy.exchange import Exchange
@@ -39,6 +44,7 @@ Pricer = Callable[[str, str | None, int, int], float | None]
 """(vendor, requested model, input tokens, output tokens) → USD, or None for a model without a price."""
 
 _PENDING_MAX_AGE_S = 3600.0
+_Refused = tuple[int, int, int]  # a counter without room (its index in the plan), its current and previous window
 
 
 class FinishedCall(Protocol):
@@ -64,23 +70,21 @@ class LimitCounters:
 
 
 @dataclass(frozen=True, slots=True)
-class _Counter:
-    rule: CompiledRule
-    cap: Cap
-    key: str
-    amount: int
-
-
-@dataclass(frozen=True, slots=True)
 class _Reservation:
     at: float  # monotonic
     tokens: int
     nano_usd: int
-    counters: tuple[tuple[str, CapKind, int], ...]  # (Redis key, kind, amount taken)
+    taken: tuple[tuple[bytes, CapKind], ...]  # each counter's Redis key and kind (the plan's for its minute)
+
+    def amount(self, kind: CapKind) -> int:
+        return 1 if kind == "requests" else self.tokens if kind == "tokens" else self.nano_usd
+
+    def given_back(self) -> dict[bytes, int]:
+        return {key: -amount for key, kind in self.taken if (amount := self.amount(kind))}
 
 
 class Limiter:
-    """Rate limits and budgets shared by every replica through one Redis."""
+    """Rate limits and budgets shared by every replica through one Redis (or one Redis Cluster)."""
 
     def __init__(
         self,
@@ -90,16 +94,16 @@ class Limiter:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._rules = tuple(CompiledRule.of(rule) for rule in settings.rules)
-        self._needs_body = any(rule.needs_model or rule.needs_usage for rule in self._rules)
+        rules = tuple(CompiledRule.of(rule) for rule in settings.rules)
+        self._needs_body = any(rule.needs_model or rule.needs_usage for rule in rules)
         self._price = price
         self._clock = clock
         self._closed = settings.on_redis_error == "closed"
         self._default_max_tokens = settings.default_max_tokens
-        self._prefix = settings.key_prefix
-        self._store = RedisCounters(redis_url, settings.redis_timeout_ms / 1000.0)
+        self._plans = Plans(rules, settings.key_prefix, cluster=settings.redis_cluster)
+        self._store = RedisCounters(redis_url, settings.redis_timeout_ms / 1000.0, cluster=settings.redis_cluster)
         self._pending: dict[str, _Reservation] = {}
-        self._adjustments: dict[str, int] = {}
+        self._adjustments: dict[bytes, int] = {}
         self._flush: asyncio.Task[None] | None = None
         self.counters = LimitCounters()
 
@@ -131,65 +135,80 @@ class Limiter:
         # The model as the span records it: the body's `model`, Azure's deployment, Bedrock's model id.
         model = requested_model(exchange.vendor, exchange.path, body) if self._needs_body else None
         call = Call(key=exchange.key_id or NO_KEY, project=exchange.project, upstream=exchange.upstream, model=model)
-        rules = [rule for rule in self._rules if rule.applies_to(call)]
-        if not rules:
-            return None
+        now = self._clock()
+        minute, into_minute = divmod(now, MINUTE_S)
+        plan = self._plans.plan(call, int(minute), int(now // DAY_S))
+        if not plan.batches:
+            return None  # no rule covers this call
         tokens = nano_usd = 0
-        if any(rule.needs_usage for rule in rules):
+        if plan.needs_usage:
             prompt = prompt_tokens(body)
             answer = output_tokens(body, exchange.path, self._default_max_tokens)
             tokens = prompt + answer
             usd = self._price(exchange.vendor, model, prompt, answer)
             nano_usd = math.ceil(usd * NANO_USD) if usd is not None else 0
-        now = self._clock()
-        counters, keys, args = self._counters(rules, call, now, tokens, nano_usd)
+        # The previous minute's weight in the sliding window, never 0.
+        amounts = encode_amounts(max(1.0 - into_minute / MINUTE_S, 1e-6), tokens, nano_usd)
+        reservation = _Reservation(time.monotonic(), tokens, nano_usd, plan.taken)
         try:
-            result = await self._store.check(keys, args)
+            if len(plan.batches) == 1:
+                batch = plan.batches[0]
+                result = await self._store.check(batch, amounts)
+                refused = None if result[0] == 0 else (batch.counters[result[0] - 1], result[1], result[2])
+            else:
+                refused = await self._check_slots(plan, amounts, reservation)
         except LimitsUnavailable:
             if self._closed:
                 self.counters.unavailable += 1
                 return limits_unavailable()
             self.counters.unchecked += 1
             return None
-        if result[0] == 0:
+        if refused is None:
             self.counters.allowed += 1
-            self._remember(exchange.span_id, tokens, nano_usd, counters)
+            self._remember(exchange.span_id, reservation)
             return None
-        refused = counters[int(result[0]) - 1]
-        exceeded = _exceeded(refused, call, float(result[1]), float(result[2]), now)
-        kind = (refused.rule.name, refused.cap.kind)
+        index, current, previous = refused
+        counter = plan.counters[index]
+        exceeded = _exceeded(counter, call, reservation.amount(counter.cap.kind), current, previous, now)
+        kind = (counter.rule.name, counter.cap.kind)
         self.counters.refused[kind] = self.counters.refused.get(kind, 0) + 1
         return rate_limited(exchange.vendor, exceeded, now)
 
-    def _counters(
-        self, rules: list[CompiledRule], call: Call, now: float, tokens: int, nano_usd: int
-    ) -> tuple[list[_Counter], list[str], list[bytes]]:
-        """The counters a call goes into, and the script's KEYS and ARGV (see store.CHECK)."""
-        counters: list[_Counter] = []
-        keys: list[str] = []
-        args: list[bytes] = []
-        minute, day = window_at(now, MINUTE_S), window_at(now, DAY_S)
-        # The previous minute's weight, never 0 (0 marks a fixed day); encoded once per check.
-        weight = f"{max(1.0 - minute.elapsed, 1e-6):.6f}".encode()
-        amounts = {"requests": b"1", "tokens": str(tokens).encode(), "usd": str(nano_usd).encode()}
-        for rule in rules:
-            base = f"{self._prefix}:{rule.name}:{rule.group(call)}"
-            for cap in rule.caps:
-                if cap.kind == "usd":
-                    current = previous = f"{base}:u:{day.index}"
-                    args += (cap.arg, amounts["usd"], b"0")
-                else:
-                    current, previous = f"{base}:{cap.code}:{minute.index}", f"{base}:{cap.code}:{minute.index - 1}"
-                    args += (cap.arg, amounts[cap.kind], weight)
-                amount = 1 if cap.kind == "requests" else tokens if cap.kind == "tokens" else nano_usd
-                counters.append(_Counter(rule, cap, current, amount))
-                keys += (current, previous)
-        return counters, keys, args
+    async def _check_slots(self, plan: Plan, amounts: bytes, reservation: _Reservation) -> _Refused | None:
+        """A Redis Cluster check whose counters fall in several hash slots: one script per slot, at once.
 
-    def _remember(self, span_id: str, tokens: int, nano_usd: int, counters: list[_Counter]) -> None:
-        taken = tuple((counter.key, counter.cap.kind, counter.amount) for counter in counters if counter.amount > 0)
-        now = time.monotonic()
-        self._pending[span_id] = _Reservation(now, tokens, nano_usd, taken)
+        All or nothing still: if a slot refuses the call or cannot be asked, the slots that took it
+        give it back. Meanwhile another call may see that amount and be refused (a refusal one
+        script would not have made), never admitted over a limit.
+        """
+        batches = plan.batches
+        results = await asyncio.gather(
+            *(self._store.check(batch, amounts) for batch in batches), return_exceptions=True
+        )
+        refused: _Refused | None = None
+        unavailable: LimitsUnavailable | None = None
+        took: list[int] = []
+        for batch, result in zip(batches, results, strict=True):
+            if isinstance(result, LimitsUnavailable):
+                unavailable = result
+            elif isinstance(result, BaseException):
+                raise result
+            elif result[0] == 0:
+                took += batch.counters
+            else:
+                first = (batch.counters[result[0] - 1], result[1], result[2])
+                refused = first if refused is None or first[0] < refused[0] else refused
+        if refused is None and unavailable is None:
+            return None
+        taken = [reservation.taken[index] for index in took]
+        self._queue({key: -amount for key, kind in taken if (amount := reservation.amount(kind))})
+        if refused is None and unavailable is not None:
+            raise unavailable
+        return refused
+
+    def _remember(self, span_id: str, reservation: _Reservation) -> None:
+        now = reservation.at
+        self._pending[span_id] = reservation
         # Oldest first (insertion order): forget the reservations whose span never came.
         while self._pending:
             oldest = next(iter(self._pending))
@@ -204,7 +223,7 @@ class Limiter:
             return  # answered: settled when its span is built
         reservation = self._pending.pop(exchange.span_id, None)
         if reservation is not None:
-            self._queue({key: -amount for key, _, amount in reservation.counters})
+            self._queue(reservation.given_back())
 
     def settle(self, call: FinishedCall) -> None:
         """Correct a call's reservation to what it really used (called with each built span)."""
@@ -220,16 +239,17 @@ class Limiter:
             nano_usd = round(call.cost_usd * NANO_USD)
         else:
             nano_usd = reservation.nano_usd if answered else 0
-        deltas: dict[str, int] = {}
-        for key, kind, amount in reservation.counters:
-            if kind == "tokens":
-                deltas[key] = tokens - amount
-            elif kind == "usd":
-                deltas[key] = nano_usd - amount
+        deltas: dict[bytes, int] = {}
+        for key, kind in reservation.taken:
+            # A counter the check gave nothing (an unpriced model's budget) was not touched: left alone.
+            if kind == "tokens" and reservation.tokens:
+                deltas[key] = tokens - reservation.tokens
+            elif kind == "usd" and reservation.nano_usd:
+                deltas[key] = nano_usd - reservation.nano_usd
         self._queue(deltas)
 
-    def _queue(self, deltas: dict[str, int]) -> None:
-        """Batch adjustments: the spans of one writer batch settle in one Redis call."""
+    def _queue(self, deltas: dict[bytes, int]) -> None:
+        """Batch adjustments: the spans of one writer batch settle in one Redis call (one per slot in a cluster)."""
         for key, delta in deltas.items():
             if delta:
                 self._adjustments[key] = self._adjustments.get(key, 0) + delta
@@ -239,29 +259,29 @@ class Limiter:
     async def _send_adjustments(self) -> None:
         while self._adjustments:
             batch, self._adjustments = self._adjustments, {}
-            try:
-                await self._store.adjust({key: delta for key, delta in batch.items() if delta})
-            except LimitsUnavailable:
-                # The counters stay at the reservation (the worst case) until their window ends.
-                self.counters.adjust_failures += len(batch)
+            # Keys whose deltas cancelled out are not sent. Those Redis did not take stay at the
+            # reservation (the worst case) until their window ends.
+            self.counters.adjust_failures += await self._store.adjust(
+                {key: delta for key, delta in batch.items() if delta}
+            )
 
 
-def _exceeded(counter: _Counter, call: Call, current: float, previous: float, now: float) -> Exceeded:
+def _exceeded(counter: Counter, call: Call, amount: int, current: float, previous: float, now: float) -> Exceeded:
     cap = counter.cap
     if cap.kind == "usd":
         elapsed = window_at(now, DAY_S).elapsed
         used = current
-        wait = fixed_wait_s(cap.limit, counter.amount, elapsed, DAY_S)
+        wait = fixed_wait_s(cap.limit, amount, elapsed, DAY_S)
     else:
         elapsed = window_at(now, MINUTE_S).elapsed
         used = sliding_use(current, previous, elapsed)
-        wait = sliding_wait_s(cap.limit, counter.amount, current, previous, elapsed, MINUTE_S)
+        wait = sliding_wait_s(cap.limit, amount, current, previous, elapsed, MINUTE_S)
     return Exceeded(
         rule=counter.rule.name,
         counter=counter.rule.describe(call),
         kind=cap.kind,
         limit=cap.limit,
         used=used,
-        amount=counter.amount,
+        amount=amount,
         wait_s=wait,
     )

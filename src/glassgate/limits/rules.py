@@ -105,6 +105,23 @@ class CompiledRule:
             return "*"
         return "|".join(_key_safe(call.value(dimension)) for dimension in self.dimensions)
 
+    def slot_tag(self, call: Call) -> str:
+        """What picks the hash slot of the counter's keys in a Redis Cluster (`{tag}` in the key).
+
+        A check's keys must share one slot to be checked in one script, and different tenants'
+        keys should spread over the nodes. Counters of one project share its tag: per project,
+        per key (a key belongs to one project for its whole life, so its counter keeps one name),
+        or in a rule for a single project. A counter shared across projects (global, per model, per
+        upstream) gets a slot of its own.
+        """
+        if "project" in self.dimensions or "key" in self.dimensions or self._one_project:
+            return _no_braces(_key_safe(call.project)) or "-"
+        return f"{self.name}:{_no_braces(self.group(call))}"
+
+    @property
+    def _one_project(self) -> bool:
+        return self.projects is not None and len(self.projects) == 1
+
     def describe(self, call: Call) -> str:
         """The counter in words, for a refusal's message."""
         if not self.dimensions:
@@ -117,3 +134,8 @@ def _key_safe(value: str) -> str:
         return "#" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     # '|' separates dimensions; escaping '%' first keeps the encoding one-to-one.
     return value.replace("%", "%25").replace("|", "%7C")
+
+
+def _no_braces(text: str) -> str:
+    # Within a hash tag a '}' would end it early; '{' is escaped alike to keep this one-to-one.
+    return text.replace("{", "%7B").replace("}", "%7D")

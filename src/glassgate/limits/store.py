@@ -1,15 +1,15 @@
 """The counters in Redis: one Lua script call per check (EVALSHA, one round trip), fail fast.
 
-redis-py provides the connections (pool, connect, parse, disconnect on any error or
-cancellation); the command is packed here once and sent on a pooled connection directly, which
-cuts the CPU of a check by ~40% against `Redis.evalsha` (its per-command retry and
-observability layers and a second timeout per read: ~120 µs → ~70 µs measured here).
+The commands are mostly encoded once (plans) and go out through an endpoint (endpoints): one
+Redis, or the node of a Redis Cluster that serves their slot. A check whose counters fall in
+several slots of a cluster is one script call per slot, all sent at once (see the limiter).
 
-Every Redis problem (refused, reset, slower than the timeout, a script error) becomes one
-`LimitsUnavailable`, here at the boundary. After a failure, Redis is left alone for a second:
-the calls meanwhile are decided by `on_redis_error` at once, instead of each waiting out a
-timeout against a server that is down. The outage is logged when it starts and when it ends,
-never per call.
+Every Redis problem (refused, reset, slower than the timeout, a script error, a cluster without
+a node for a slot) becomes one `LimitsUnavailable`, here at the boundary. After a failure, Redis
+is left alone for a second: the calls meanwhile are decided by `on_redis_error` at once, instead
+of each waiting out a timeout against a server that is down. The outage is logged when it starts
+and when it ends, never per call. A cluster slot caught in the middle of a move (TRYAGAIN, while
+resharding) is no outage: that one call is decided by `on_redis_error`, the others go on.
 """
 
 from __future__ import annotations
@@ -18,51 +18,50 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError
+from redis.crc import key_slot
+from redis.exceptions import MovedError, NoScriptError, RedisClusterException, RedisError, TryAgainError
 
 from glassgate.errors import GlassgateError
+from glassgate.limits.endpoints import connect
+from glassgate.limits.plans import Batch
+from glassgate.limits.resp import array_header, bulk, command
 
 log = logging.getLogger(__name__)
 
 _PAUSE_AFTER_FAILURE_S = 1.0
 _MAX_CONNECTIONS = 64
+_FAILURES = (RedisError, RedisClusterException, OSError, TimeoutError)
 
-# KEYS[2i-1], KEYS[2i]: counter i's current and previous window.
-# ARGV[3i-2 .. 3i]: its limit, the amount this call takes, and the previous window's weight: > 0
-# for a sliding minute (whose key then lives two minutes), 0 for a fixed UTC day (two days).
+# KEYS: each counter's current window and the previous minute (a day's counter names its day twice).
+# ARGV[1]: the previous minute's weight; ARGV[2], ARGV[3]: the tokens and nano-USD the call takes;
+# then each counter's kind (r, t or u: requests, tokens, USD) and its limit.
 # Every counter must have room, then every counter takes its amount: all or nothing, atomically.
 # Returns {0} when admitted, else {i, current, previous} of the first counter without room.
 CHECK = """
-local n = #KEYS / 2
-for i = 1, n do
-  local limit = tonumber(ARGV[3 * i - 2])
-  local amount = tonumber(ARGV[3 * i - 1])
-  local weight = tonumber(ARGV[3 * i])
-  local current = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
+local weight = tonumber(ARGV[1])
+local amounts = {r = 1, t = tonumber(ARGV[2]), u = tonumber(ARGV[3])}
+local values = redis.call('MGET', unpack(KEYS))
+for i = 1, #KEYS / 2 do
+  local kind = ARGV[2 + 2 * i]
+  local limit = tonumber(ARGV[3 + 2 * i])
+  local current = tonumber(values[2 * i - 1]) or 0
   local previous = 0
-  if weight > 0 then
-    previous = tonumber(redis.call('GET', KEYS[2 * i]) or '0')
+  if kind ~= 'u' then
+    previous = tonumber(values[2 * i]) or 0
   end
   local used = previous * weight + current
-  if used >= limit or used + amount > limit then
+  if used >= limit or used + amounts[kind] > limit then
     return {i, current, previous}
   end
 end
-for i = 1, n do
-  local amount = tonumber(ARGV[3 * i - 1])
-  if amount > 0 then
-    redis.call('INCRBY', KEYS[2 * i - 1], amount)
-    if tonumber(ARGV[3 * i]) > 0 then
-      redis.call('PEXPIRE', KEYS[2 * i - 1], 120000)
-    else
-      redis.call('PEXPIRE', KEYS[2 * i - 1], 172800000)
-    end
+for i = 1, #KEYS / 2 do
+  local kind = ARGV[2 + 2 * i]
+  local amount = amounts[kind]
+  -- A window's first amount gives it its lifetime: two minutes, or two days for a UTC day.
+  if amount > 0 and redis.call('INCRBY', KEYS[2 * i - 1], amount) == amount then
+    redis.call('PEXPIRE', KEYS[2 * i - 1], kind == 'u' and 172800000 or 120000)
   end
 end
 return {0}
@@ -91,23 +90,20 @@ class _Script:
 
     def __init__(self, source: str) -> None:
         self.source = source.encode()
-        self.sha = hashlib.sha1(self.source).hexdigest().encode()
+        sha = hashlib.sha1(self.source).hexdigest().encode()
+        self.evalsha = bulk(b"EVALSHA") + bulk(sha)  # a command's verb and script, encoded once
+        self.eval = bulk(b"EVAL") + bulk(self.source)
 
 
 class RedisCounters:
     """Lifecycle: build, `check` and `adjust`, `close`. Connects lazily; `open` only warms up."""
 
-    def __init__(self, url: str, timeout_s: float) -> None:
-        # No retries inside redis-py: one failure is an answer (open or closed), not a reason
-        # to make the client wait longer. Each call runs under one asyncio timeout (waiting for
-        # a pooled connection included), so the connections need no socket timeout of their own.
-        self._pool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=_MAX_CONNECTIONS,
-            timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
+    def __init__(self, url: str, timeout_s: float, *, cluster: bool) -> None:
+        # No retries inside redis-py: one failure is an answer (open or closed), not a reason to
+        # make the client wait longer. Each call runs under one asyncio timeout (waiting for a
+        # connection included), so the connections need no socket timeout of their own.
+        self._endpoint = connect(url, cluster=cluster, connect_timeout_s=timeout_s, max_connections=_MAX_CONNECTIONS)
+        self._cluster = cluster
         self._check = _Script(CHECK)
         self._adjust = _Script(ADJUST)
         self._timeout_s = timeout_s
@@ -121,34 +117,55 @@ class RedisCounters:
         try:
             async with asyncio.timeout(max(self._timeout_s, 1.0)):
                 for script in (self._check, self._adjust):
-                    await self._send(_command(b"SCRIPT", b"LOAD", script.source))
-        except (RedisError, OSError, TimeoutError) as exc:
+                    await self._endpoint.send_to_primaries([command(b"SCRIPT", b"LOAD", script.source)])
+        except _FAILURES as exc:
             self._failed(exc)
 
     async def close(self) -> None:
-        await self._pool.aclose()
+        await self._endpoint.aclose()
 
-    async def check(self, keys: Sequence[str], args: Sequence[bytes]) -> list[int]:
-        result: list[int] = await self._run(self._check, keys, args)
+    async def check(self, batch: Batch, amounts: bytes) -> list[int]:
+        """The check script on one batch of counters (see CHECK); `amounts` from plans.encode_amounts."""
+        result: list[int] = await self._run(self._check, batch.slot, batch.header, batch.keys, amounts, batch.limits)
         return result
 
-    async def adjust(self, deltas: dict[str, int]) -> None:
-        if deltas:
-            await self._run(self._adjust, list(deltas), [str(delta).encode() for delta in deltas.values()])
+    async def adjust(self, deltas: dict[bytes, int]) -> int:
+        """Add the deltas to their counters; how many of them Redis did not take."""
+        if not self._cluster:
+            return await self._adjust_slot(0, list(deltas.items()))
+        by_slot: dict[int, list[tuple[bytes, int]]] = {}
+        for key, delta in deltas.items():
+            by_slot.setdefault(key_slot(key), []).append((key, delta))
+        lost = await asyncio.gather(*(self._adjust_slot(slot, items) for slot, items in by_slot.items()))
+        return sum(lost)
 
-    async def _run(self, script: _Script, keys: Sequence[str], args: Sequence[bytes]) -> Any:
+    async def _adjust_slot(self, slot: int, items: list[tuple[bytes, int]]) -> int:
+        keys = b"".join([bulk(key) for key, _ in items])
+        deltas = b"".join([bulk(b"%d" % delta) for _, delta in items])
+        header = array_header(3 + 2 * len(items))
+        try:
+            await self._run(self._adjust, slot, header, bulk(b"%d" % len(items)), keys, deltas)
+        except LimitsUnavailable:
+            return len(items)
+        return 0
+
+    async def _run(self, script: _Script, slot: int, header: bytes, *body: bytes) -> Any:
         if self._down_since is not None and time.monotonic() < self._paused_until:
             self._outage_skipped += 1
             raise LimitsUnavailable("Redis failed a moment ago; not asked again yet")
         try:
             async with asyncio.timeout(self._timeout_s):
                 try:
-                    result = await self._send(_pack(b"EVALSHA", script.sha, keys, args))
+                    result = await self._endpoint.send(slot, (header, script.evalsha, *body))
                 except NoScriptError:  # a Redis restarted (or failed over) since the scripts were loaded
-                    result = await self._send(_pack(b"EVAL", script.source, keys, args))
-        except (RedisError, OSError, TimeoutError) as exc:
+                    result = await self._endpoint.send(slot, (header, script.eval, *body))
+        except TryAgainError as exc:
+            # A slot in the middle of a move (resharding): this call only, Redis is not down.
+            self.errors += 1
+            raise LimitsUnavailable(self._describe(exc)) from exc
+        except _FAILURES as exc:
             self._failed(exc)
-            raise LimitsUnavailable(_describe(exc)) from exc
+            raise LimitsUnavailable(self._describe(exc)) from exc
         if self._down_since is not None:
             log.warning(
                 "limits: Redis answers again after %.1f s (%d calls to it failed, %d more were not tried)",
@@ -159,15 +176,6 @@ class RedisCounters:
             self._down_since = None
         return result
 
-    async def _send(self, command: bytes) -> Any:
-        """One command on a pooled connection; redis-py drops the connection on any error or cancellation."""
-        connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]  # unannotated in redis-py
-        try:
-            await connection.send_packed_command(command, check_health=False)
-            return await connection.read_response()
-        finally:
-            await self._pool.release(connection)
-
     def _failed(self, exc: BaseException) -> None:
         self.errors += 1
         now = time.monotonic()
@@ -175,22 +183,13 @@ class RedisCounters:
         if self._down_since is None:
             self._down_since = now
             self._outage_errors = self._outage_skipped = 0
-            log.warning("limits: Redis unreachable (%s); on_redis_error decides until it answers", _describe(exc))
+            log.warning("limits: Redis unreachable (%s); on_redis_error decides until it answers", self._describe(exc))
         self._outage_errors += 1
 
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError) and not str(exc):
-        return "no answer within the timeout"
-    return f"{type(exc).__name__}: {exc}"[:300]
-
-
-def _pack(verb: bytes, script: bytes, keys: Sequence[str], args: Sequence[bytes]) -> bytes:
-    """EVAL/EVALSHA in RESP, built in one pass (this is most of a check's own CPU)."""
-    encoded = [key.encode("utf-8", "surrogatepass") for key in keys]
-    return _command(verb, script, str(len(keys)).encode(), *encoded, *args)
-
-
-def _command(*parts: bytes) -> bytes:
-    """A command in RESP: an array of bulk strings."""
-    return b"*%d\r\n" % len(parts) + b"".join([b"$%d\r\n%s\r\n" % (len(part), part) for part in parts])
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, TimeoutError) and not str(exc):
+            return "no answer within the timeout"
+        text = f"{type(exc).__name__}: {exc}"[:300]
+        if isinstance(exc, MovedError) and not self._cluster:
+            text += " (this Redis is a cluster: set limits.redis_cluster: true)"
+        return text

@@ -1,4 +1,5 @@
-"""Two `glassgate serve` replicas sharing one redis-server, in front of the fake vendors.
+"""Two `glassgate serve` replicas sharing one redis-server, in front of the fake vendors; and a
+private three-node Redis Cluster for the cluster tests.
 
     replica A   limits.on_redis_error: open
     replica B   limits.on_redis_error: closed        (the same rules, the same Redis and database)
@@ -25,6 +26,7 @@ from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.bedrock_server import FakeBedrock
 from tests.fakes.vendor_server import FakeVendor, ServerThread
 from tests.harness import ADMIN_TOKEN, GlassgateProcess, create_database, start_glassgate
+from tests.integration.limits.redis_cluster import RedisClusterNodes
 
 BEDROCK_REGION = "us-east-1"
 UPSTREAM_AWS_KEY = ("AKIAUPSTREAMFAKE0002", "upstream-secret-for-limits")
@@ -129,3 +131,25 @@ def stack(replicas: Replicas) -> Replicas:
     """The replicas, with every counter gone (and Redis running, whatever the last test did)."""
     assert replicas.redis.command("FLUSHALL") == "+OK"
     return replicas
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    """Three cluster-enabled redis-servers joined into one cluster, for this test session."""
+    nodes = RedisClusterNodes(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        nodes.start()
+        yield nodes
+    finally:
+        nodes.stop()
+
+
+@pytest.fixture
+def redis_cluster(redis_cluster_nodes: RedisClusterNodes) -> RedisClusterNodes:
+    """The cluster with every node up (whatever the last test stopped) and every counter gone."""
+    for index in range(len(redis_cluster_nodes.ports)):
+        if not redis_cluster_nodes.running(index):
+            redis_cluster_nodes.start_node(index)
+    redis_cluster_nodes.wait_until_ok()
+    redis_cluster_nodes.flush()
+    return redis_cluster_nodes

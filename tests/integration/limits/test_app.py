@@ -6,6 +6,7 @@ from pathlib import Path
 
 from glassgate.app import create_app
 from glassgate.config import Settings
+from glassgate.limits.endpoints import ClusterRedis
 
 
 def settings(tmp_path: Path, **values: object) -> Settings:
@@ -32,3 +33,10 @@ def test_rules_wire_the_limiter_into_the_relay_and_metrics(tmp_path: Path) -> No
     assert app.limiter is not None
     assert app.forwarder._limits is app.limiter
     assert b'glassgate_limit_checks_total{result="allowed"} 0.0' in app.metrics.render()
+
+
+def test_redis_cluster_builds_a_cluster_client_without_connecting(tmp_path: Path) -> None:
+    limits = {"rules": [{"name": "everyone", "requests_per_minute": 600}], "redis_cluster": True}
+    app = create_app(settings(tmp_path, redis_url="redis://127.0.0.1:1", limits=limits))
+    assert app.limiter is not None
+    assert isinstance(app.limiter._store._endpoint, ClusterRedis)

@@ -3,66 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import pytest
 import redis.asyncio
 
 from glassgate.config import LimitRule, LimitSettings
 from glassgate.limits import Limiter, LimitRefusal
 from glassgate.limits import store as store_module
-from glassgate.proxy.exchange import Exchange
 from tests.conftest import RedisServer
 from tests.harness import free_port
+from tests.integration.limits.calls import FinishedSpan, call, price
 
-_ids = itertools.count()
 PREFIX = "test"
 MINUTE_100 = 100 * 60.0  # the start of minute number 100 since the epoch
-
-
-@dataclass
-class FinishedSpan:
-    span_id: str
-    http_status: int | None = 200
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost_usd: float | None = None
-
-
-def price(vendor: str, model: str | None, input_tokens: int, output_tokens: int) -> float | None:
-    """$1 per million input tokens and $2 per million output tokens; `free-model` has no price."""
-    if model == "free-model":
-        return None
-    return (input_tokens + 2 * output_tokens) / 1_000_000
-
-
-def call(
-    body: dict[str, Any] | None = None,
-    *,
-    project: str = "team-a",
-    key_id: str | None = None,
-    upstream: str = "openai",
-    vendor: str = "openai",
-) -> Exchange:
-    payload = body if body is not None else {"model": "gpt-4o-mini", "messages": [], "max_tokens": 10}
-    return Exchange(
-        span_id=f"span{next(_ids):012d}",
-        upstream=upstream,
-        vendor=vendor,
-        method="POST",
-        path="/v1/chat/completions",
-        query="",
-        started_at=time.time(),
-        project=project,
-        key_id=key_id,
-        request_body=orjson.dumps(payload),
-    )
 
 
 @pytest.fixture

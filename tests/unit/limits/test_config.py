@@ -136,3 +136,21 @@ def test_environment_overrides_limits(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_every_field_is_documented(model: type[LimitRule] | type[LimitSettings]) -> None:
     undocumented = [name for name, field in model.model_fields.items() if not field.description]
     assert undocumented == []
+
+
+def test_redis_cluster_is_off_by_default_and_set_by_config_or_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load(tmp_path).limits.redis_cluster is False
+    endpoint = "rediss://clustercfg.glassgate.abc123.use1.cache.amazonaws.com:6379"
+    settings = load(tmp_path, redis_url=endpoint, limits={"redis_cluster": True})
+    assert settings.limits.redis_cluster is True
+    monkeypatch.setenv("GLASSGATE_LIMITS__REDIS_CLUSTER", "false")
+    assert load(tmp_path, redis_url=endpoint, limits={"redis_cluster": True}).limits.redis_cluster is False
+
+
+@pytest.mark.parametrize("url", ["unix:///run/redis.sock", "redis://cache:6379/1"])
+def test_a_cluster_url_is_tcp_and_database_0(tmp_path: Path, url: str) -> None:
+    message = problem(tmp_path, redis_url=url, limits={"redis_cluster": True})
+    assert "redis_url: a Redis Cluster (limits.redis_cluster)" in message
+    assert load(tmp_path, redis_url="redis://cache:6379/0", limits={"redis_cluster": True}).redis_url

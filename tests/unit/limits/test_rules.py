@@ -67,3 +67,21 @@ def test_group_values_cannot_collide_or_grow_keys() -> None:
 def test_describe_names_the_counter() -> None:
     assert compiled().describe(CALL) == "all the calls it covers"
     assert compiled(per=["project", "model"]).describe(CALL) == "project 'team-a', model 'gpt-4o-mini'"
+
+
+def test_the_slot_tag_keeps_a_projects_counters_together() -> None:
+    # Per project, per key (a key belongs to one project), or a rule for one project: the project.
+    assert compiled(per="project").slot_tag(CALL) == "team-a"
+    assert compiled(per=["key", "model"]).slot_tag(CALL) == "team-a"
+    assert compiled(projects=["team-a"], per="model").slot_tag(CALL) == "team-a"
+    # Counters shared across projects: a slot of their own.
+    assert compiled(per="global").slot_tag(CALL) == "r:*"
+    assert compiled(per="model").slot_tag(CALL) == "r:gpt-4o-mini"
+    assert compiled(projects=["team-a", "team-b"], per="upstream").slot_tag(CALL) == "r:openai"
+
+
+def test_the_slot_tag_cannot_be_closed_early() -> None:
+    braces = Call(key="k", project="a}b{c", upstream="u", model="m}")
+    assert compiled(per="project").slot_tag(braces) == "a%7Db%7Bc"
+    assert compiled(per="model").slot_tag(braces) == "r:m%7D"
+    assert compiled(per="project").slot_tag(Call(key="k", project="", upstream="u", model=None)) == "-"
