@@ -4,6 +4,8 @@
 `redact`), its placeholders and its findings. A non-streamed answer is checked whole
 (`check_body`); a streamed one text channel at a time (`window`), each channel being one
 piece of generated text (a choice, a content block, an output item) that arrives in deltas.
+A tool call's streamed arguments are JSON text: guardrails.arguments reads each of their
+values through a window of its own, so redactions and restored values stay valid JSON.
 
 The sliding window releases text as soon as no match can still grow into it: it holds back
 only the tail that could be the start of something sensitive — the last run of characters
@@ -35,7 +37,7 @@ The window also holds back a tail that could still become one of this call's pla
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -221,15 +223,27 @@ def _would_catch(policy: CompiledPolicy, item: Restorable) -> bool:
 
 class TextWindow:
     """One streamed text channel: `push` each delta, relay what comes back, `close` at its end.
-    Each returns `Released` (client, stored): equal unless this call restores placeholders."""
+    Each returns `Released` (client, stored): equal unless this call restores placeholders.
 
-    __slots__ = ("_context", "_guard", "_offset", "_path", "_pending", "_restorer")
+    `context`: text the detectors read before the channel's own ("ssn: " before a tool-call
+    argument's value), never released. `locate`: where a finding's offsets point, from offsets
+    into the channel's text (a tool call's JSON arguments, whose escapes the channel decoded)."""
 
-    def __init__(self, guard: AnswerGuard, path: tuple[str | int, ...]) -> None:
+    __slots__ = ("_context", "_guard", "_locate", "_offset", "_path", "_pending", "_restorer")
+
+    def __init__(
+        self,
+        guard: AnswerGuard,
+        path: tuple[str | int, ...],
+        *,
+        context: str = "",
+        locate: Callable[[int], int] | None = None,
+    ) -> None:
         self._guard = guard
         self._path = path
         self._restorer = guard.restorer
-        self._context = ""  # the end of what was released, for the detectors' context
+        self._context = context[-_CONTEXT_CHARS:]  # the end of what was released, for the detectors' context
+        self._locate = locate
         self._pending = ""  # received, not yet released
         self._offset = 0  # where `_pending` starts in the channel's text
 
@@ -306,6 +320,8 @@ class TextWindow:
         for policy, _, detector, match in matched:
             start = self._offset + max(0, match.start - shift)
             end = self._offset + match.end - shift
+            if self._locate is not None:
+                start, end = self._locate(start), self._locate(end)
             placed = TextField(self._path, "assistant", "")
             self._guard.findings.append(
                 finding_of(policy, "output", placed, detector, Match(match.category, start, end, match.score))

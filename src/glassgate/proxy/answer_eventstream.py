@@ -2,12 +2,16 @@
 
 Frames are `[total u32][headers u32][prelude crc][headers][payload][message crc]`; a frame
 whose text changes is re-framed around its new payload with both CRCs recomputed (only
-requests are signed; answer frames are not). Every other frame is relayed byte for byte.
+requests are signed; answer frames are not). Every other frame is relayed byte for byte; a
+ConverseStream frame other than a block's delta or stop is not even parsed (an invoke chunk
+must be decoded to know what it holds).
 
-- ConverseStream: `contentBlockDelta` with `delta.text`; a block ends with `contentBlockStop`.
-- InvokeModelWithResponseStream, Anthropic models: `chunk` frames whose base64 `bytes` hold
-  Anthropic's own events (`content_block_delta` with a `text_delta`, `content_block_stop`).
-  Other model families are relayed unchanged and said so on the span.
+- ConverseStream: `contentBlockDelta` text and tool-use input, ended by `contentBlockStop`
+  (answer_converse).
+- InvokeModelWithResponseStream: `chunk` frames whose base64 `bytes` hold the model's own
+  events: Anthropic's (answer_anthropic), Amazon Nova's Converse-like ones (answer_converse)
+  and OpenAI-style chat chunks (gpt-oss; answer_chat), text and tool calls alike. Other model
+  families are relayed unchanged and said so on the span.
 
 A block ends the stream with a `validationException` frame, which boto3 raises as an
 `EventStreamError` while the caller iterates.
@@ -22,18 +26,24 @@ import base64
 import binascii
 import struct
 import zlib
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from glassgate.guardrails.answers import AnswerGuard, Released, TextWindow
+from glassgate.guardrails.answers import AnswerGuard
+from glassgate.proxy.answer_anthropic import AnthropicBlocks
+from glassgate.proxy.answer_chat import ChatChoices
+from glassgate.proxy.answer_converse import DELTA, STOP, ConverseBlocks
+from glassgate.proxy.answer_events import Emit, Pair, loads
 
 _PRELUDE = 12
 _STRING = 7
 # The width of each header value type's fixed-size payload (type 6 and 7 carry a u16 length).
 _FIXED_WIDTHS = {0: 0, 1: 0, 2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}
-Pair = tuple[bytes, bytes]  # a frame as the client receives it, and as the span keeps it
+# Amazon Nova's invoke chunks name their event by their key, as ConverseStream's frames do.
+_NOVA_EVENTS = ("contentBlockDelta", "contentBlockStop", "messageStart", "contentBlockStart", "messageStop", "metadata")
+_NOT_READ = "not blocked or redacted: this Bedrock model family's stream is not read by guardrails"
 
 
 def _headers(raw: bytes) -> dict[str, str]:
@@ -66,6 +76,17 @@ def _string_header(name: str, value: str) -> bytes:
     )
 
 
+def _event_headers(kind: str) -> bytes:
+    return (
+        _string_header(":event-type", kind)
+        + _string_header(":content-type", "application/json")
+        + _string_header(":message-type", "event")
+    )
+
+
+_CHUNK_HEADERS = _event_headers("chunk")
+
+
 def frame(header_bytes: bytes, payload: bytes) -> bytes:
     """One frame with both CRCs."""
     prelude = struct.pack("!II", _PRELUDE + len(header_bytes) + len(payload) + 4, len(header_bytes))
@@ -82,16 +103,52 @@ def exception_frame(message: str) -> bytes:
     return frame(headers, orjson.dumps({"message": message}))
 
 
+@dataclass(frozen=True, slots=True)
+class _EventFraming:
+    """ConverseStream: each event its own frame, named by its `:event-type` header."""
+
+    header_bytes: bytes
+
+    def again(self, payload: Any) -> bytes:
+        return frame(self.header_bytes, orjson.dumps(payload))
+
+    def new(self, kind: str, payload: Any) -> bytes:
+        return frame(_event_headers(kind), orjson.dumps(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkFraming:
+    """InvokeModel streams: a `chunk` frame, `{"bytes": base64 of the model's chunk, "p": …}`.
+    With `key` (Nova), the event is the chunk's value under that key."""
+
+    header_bytes: bytes
+    outer: dict[str, Any]
+    chunk: dict[str, Any]
+    key: str | None = None
+
+    def again(self, payload: Any) -> bytes:
+        chunk = payload if self.key is None else {**self.chunk, self.key: payload}
+        return frame(self.header_bytes, orjson.dumps({**self.outer, "bytes": _b64(chunk)}))
+
+    def new(self, kind: str, payload: Any) -> bytes:
+        chunk = payload if self.key is None else {kind: payload}
+        return frame(_CHUNK_HEADERS, orjson.dumps({"bytes": _b64(chunk)}))
+
+
+_NEW_CHUNKS = _ChunkFraming(_CHUNK_HEADERS, {}, {})  # for chunks that send what was held at the end
+
+
 class EventStreamAnswerGuard:
     """`feed` each chunk of a Bedrock stream, relay what comes back; `ended` after a block."""
 
-    __slots__ = ("_guard", "_header_bytes", "_pending", "_windows", "ended", "invoke")
+    __slots__ = ("_anthropic", "_chat", "_converse", "_guard", "_pending", "ended", "invoke")
 
     def __init__(self, guard: AnswerGuard, *, invoke: bool) -> None:
         self._guard = guard
         self._pending = b""
-        self._windows: dict[int, TextWindow] = {}
-        self._header_bytes: dict[int, bytes] = {}  # each channel's last delta frame headers, to send what is held
+        self._converse = ConverseBlocks(guard)  # ConverseStream, and Nova's invoke chunks
+        self._anthropic = AnthropicBlocks(guard)
+        self._chat = ChatChoices(guard, legacy=False)  # OpenAI-style models (gpt-oss)
         self.invoke = invoke
         self.ended = False
 
@@ -99,7 +156,7 @@ class EventStreamAnswerGuard:
         if self.ended:
             return b"", b""
         data = self._pending + chunk if self._pending else chunk
-        out: list[Pair] = []
+        out: Emit = []
         at = 0
         while len(data) - at >= _PRELUDE:
             total, headers_length = struct.unpack_from("!II", data, at)
@@ -111,7 +168,7 @@ class EventStreamAnswerGuard:
                 break
             if len(data) - at < total:
                 break
-            out.extend(self._frame(data[at : at + total], headers_length))
+            out.extend(self._blocked_or(self._frame(data[at : at + total], headers_length)))
             at += total
             if self.ended:
                 break
@@ -122,7 +179,7 @@ class EventStreamAnswerGuard:
         if self.ended:
             return b"", b""
         rest, self._pending = self._pending, b""
-        held = [self._held_frame(index) for index in list(self._windows)]
+        held = [*self._converse.finish(), *self._anthropic.finish(), *self._chat.finish(_NEW_CHUNKS)]
         if self._guard.blocked_by is not None:
             self.ended = True
             error = exception_frame(self._guard.blocked_by)
@@ -130,125 +187,63 @@ class EventStreamAnswerGuard:
         client, stored = _joined(held, restoring=True)
         return client + rest, stored + rest
 
-    def _frame(self, raw: bytes, headers_length: int) -> list[Pair]:
+    def _frame(self, raw: bytes, headers_length: int) -> Emit:
         header_bytes = raw[_PRELUDE : _PRELUDE + headers_length]
         headers = _headers(header_bytes)
         if headers.get(":message-type", "event") != "event":
             return [(raw, raw)]
         kind = headers.get(":event-type", "")
-        payload = _loads(raw[_PRELUDE + headers_length : -4])
+        if kind not in ((DELTA, STOP) if not self.invoke else ("chunk",)):
+            return [(raw, raw)]  # carries no channel: not even parsed
+        payload = loads(raw[_PRELUDE + headers_length : -4])
         if not isinstance(payload, dict):
             return [(raw, raw)]
-        if self.invoke:
-            return self._invoke_chunk(raw, header_bytes, kind, payload)
-        index = payload.get("contentBlockIndex", 0)
-        if kind == "contentBlockDelta":
-            delta = payload.get("delta")
-            if not (isinstance(delta, dict) and isinstance(delta.get("text"), str) and isinstance(index, int)):
-                return [(raw, raw)]
-            original = delta["text"]
-            released = self._window(index, ("output", "message", "content", index, "text")).push(original)
-            self._header_bytes[index] = header_bytes
-            return self._changed(
-                raw, header_bytes, lambda text: {**payload, "delta": {**delta, "text": text}}, original, released
-            )
-        if kind == "contentBlockStop" and isinstance(index, int) and index in self._windows:
-            held = self._held_frame(index)
-            return [held, (raw, raw)] if held[1] else self._blocked_or([(raw, raw)])
+        if not self.invoke:
+            return self._converse.event(kind, payload, raw, _EventFraming(header_bytes))
+        chunk = _model_chunk(payload)
+        if chunk is None:
+            return [(raw, raw)]
+        return self._invoke_chunk(raw, header_bytes, payload, chunk)
+
+    def _invoke_chunk(self, raw: bytes, header_bytes: bytes, outer: dict[str, Any], chunk: dict[str, Any]) -> Emit:
+        """One model chunk, read by the reader of its family."""
+        framing = _ChunkFraming(header_bytes, outer, chunk)
+        if str(chunk.get("type", "")).startswith(("content_block", "message")):
+            return self._anthropic.event(chunk, raw, framing)
+        nova = next((key for key in _NOVA_EVENTS if isinstance(chunk.get(key), dict)), None)
+        if nova is not None:
+            return self._converse.event(nova, chunk[nova], raw, _ChunkFraming(header_bytes, outer, chunk, nova))
+        choices = chunk.get("choices")
+        if isinstance(choices, list) and all(isinstance(choice, dict) and "delta" in choice for choice in choices):
+            return self._chat.event(chunk, raw, framing)
+        if _NOT_READ not in self._guard.notes:
+            self._guard.notes.append(_NOT_READ)
         return [(raw, raw)]
 
-    def _invoke_chunk(self, raw: bytes, header_bytes: bytes, kind: str, payload: dict[str, Any]) -> list[Pair]:
-        encoded = payload.get("bytes")
-        if kind != "chunk" or not isinstance(encoded, str):
-            return [(raw, raw)]
-        try:
-            inner = orjson.loads(base64.b64decode(encoded, validate=True))
-        except (binascii.Error, ValueError):
-            return [(raw, raw)]
-        if not isinstance(inner, dict) or not str(inner.get("type", "")).startswith(("content_block", "message")):
-            note = "not blocked or redacted: this Bedrock model family's stream is not read by guardrails"
-            if note not in self._guard.notes:
-                self._guard.notes.append(note)
-            return [(raw, raw)]
-        index = inner.get("index", 0)
-        if not isinstance(index, int):
-            return [(raw, raw)]
-        delta = inner.get("delta")
-        if inner.get("type") == "content_block_delta" and isinstance(delta, dict) and delta.get("type") == "text_delta":
-            original = delta.get("text")
-            if not isinstance(original, str):
-                return [(raw, raw)]
-            released = self._window(index, ("content", index, "text")).push(original)
-            self._header_bytes[index] = header_bytes
-
-            def rebuilt(text: str) -> dict[str, Any]:
-                return {**payload, "bytes": _b64({**inner, "delta": {**delta, "text": text}})}
-
-            return self._changed(raw, header_bytes, rebuilt, original, released)
-        if inner.get("type") == "content_block_stop" and index in self._windows:
-            held = self._held_frame(index)
-            return [held, (raw, raw)] if held[1] else self._blocked_or([(raw, raw)])
-        return [(raw, raw)]
-
-    def _window(self, index: int, path: tuple[str | int, ...]) -> TextWindow:
-        found = self._windows.get(index)
-        if found is None:
-            found = self._windows[index] = self._guard.window(path)
-        return found
-
-    def _changed(
-        self,
-        raw: bytes,
-        header_bytes: bytes,
-        payload_with: Callable[[str], dict[str, Any]],
-        original: str,
-        released: Released,
-    ) -> list[Pair]:
-        """The delta frame for each copy: as it came when its text did, else re-framed."""
-        if self._guard.blocked_by is not None:
-            return self._blocked_or([])
-        client, stored = released
-        stored_frame = raw if stored == original else frame(header_bytes, orjson.dumps(payload_with(stored)))
-        if client == stored:
-            return [(stored_frame, stored_frame)]
-        client_frame = raw if client == original else frame(header_bytes, orjson.dumps(payload_with(client)))
-        return [(client_frame, stored_frame)]
-
-    def _blocked_or(self, frames: list[Pair]) -> list[Pair]:
+    def _blocked_or(self, frames: Emit) -> Emit:
         if self._guard.blocked_by is None:
             return frames
         self.ended = True
         error = exception_frame(self._guard.blocked_by)
         return [(error, error)]
 
-    def _held_frame(self, index: int) -> Pair:
-        """What channel `index` still holds, as one delta frame of the stream's own kind."""
-        rest = self._windows.pop(index).close()
-        if not rest[1] or self._guard.blocked_by is not None:
-            return b"", b""
-        header_bytes = self._header_bytes[index]
 
-        def held(text: str) -> bytes:
-            if self.invoke:
-                inner = {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}
-                return frame(header_bytes, orjson.dumps({"bytes": _b64(inner)}))
-            return frame(header_bytes, orjson.dumps({"contentBlockIndex": index, "delta": {"text": text}}))
-
-        stored = held(rest[1])
-        return (stored if rest[0] == rest[1] else held(rest[0])), stored
+def _model_chunk(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The model's own JSON inside a `chunk` frame's base64 `bytes`; None if there is none."""
+    encoded = payload.get("bytes")
+    if not isinstance(encoded, str):
+        return None
+    try:
+        chunk = orjson.loads(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError):
+        return None
+    return chunk if isinstance(chunk, dict) else None
 
 
-def _joined(pairs: list[Pair], *, restoring: bool) -> Pair:
+def _joined(pairs: Emit, *, restoring: bool) -> Pair:
     client = b"".join(pair[0] for pair in pairs)
     return client, b"".join(pair[1] for pair in pairs) if restoring else client
 
 
 def _b64(value: Any) -> str:
     return base64.b64encode(orjson.dumps(value)).decode()
-
-
-def _loads(data: bytes) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
