@@ -244,7 +244,12 @@ class Run(BaseModel):
     cost_usd: float | None = Field(description="The target calls' cost so far (null when none was priced).")
     latency_p50_ms: float | None
     latency_p95_ms: float | None
-    ttft_p50_ms: float | None = Field(description="Streamed targets: the median time to first token.")
+    ttft_p50_ms: float | None = Field(
+        description="Streamed targets: the median time to first token; null when the target was not streamed."
+    )
+    ttft_p95_ms: float | None = Field(
+        description="Streamed targets: the 95th percentile of the time to first token; null when not streamed."
+    )
     started_at: datetime
     finished_at: datetime | None
     created_by: str
@@ -290,7 +295,9 @@ class RunResult(BaseModel):
     output_span_id: str | None = Field(description="The span of the target's call (scores are annotations on it).")
     output_trace_id: str | None = Field(description="The item's trace: the target's call and its judges' calls.")
     latency_ms: float | None = Field(description="From the request to the answer's last byte, through the proxy.")
-    ttft_ms: float | None = Field(description="Streamed targets: from the request to the first content.")
+    ttft_ms: float | None = Field(
+        description="Streamed targets: from the request to the first content; null when the target was not streamed."
+    )
     cost_usd: float | None
     input_tokens: int | None
     output_tokens: int | None

@@ -1,13 +1,14 @@
 """`glassgate eval run` (an experiment from the command line) and `glassgate worker` (evaluation jobs).
 
     glassgate eval run --dataset qa --target openai:gpt-4o-mini --evaluator exact_match \\
-        --evaluator 'contains:{"value": "Paris"}' --evaluator correctness --concurrency 8
+        --evaluator 'contains:{"value": "Paris"}' --evaluator correctness --concurrency 8 --stream
 
 creates (or reuses) the evaluators, creates an experiment pinned to the dataset's version,
 starts a run, works on it with a worker of its own (any other worker helps), shows a
 progress bar, and ends with a table per evaluator (mean score, items scored, errors), the
-run's cost and its latency p50/p95. Target and judge calls go through the Glassgate server
-the config names (it must be running): they are traced like any call.
+run's cost and its latency p50/p95 (with `--stream`, the target's answers are streamed and
+their time to first token p50/p95 is shown too). Target and judge calls go through the
+Glassgate server the config names (it must be running): they are traced like any call.
 
 `glassgate worker` runs the evaluation worker on its own (on another host: point
 `evals.proxy_url` at the server) until SIGTERM or Ctrl-C, then lets its jobs finish.
@@ -82,6 +83,13 @@ def run(
         list[str] | None, typer.Option(help="KEY=JSON added to each target request, e.g. temperature=0; repeatable.")
     ] = None,
     name: Annotated[str | None, typer.Option(help="The experiment's name (default: made from the others).")] = None,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Ask the target for streamed answers (Bedrock: ConverseStream) and record their time to first token.",
+        ),
+    ] = False,
     local_worker: Annotated[
         bool, typer.Option(help="Work on the run here too (off: leave it to the server's and other workers).")
     ] = True,
@@ -94,7 +102,13 @@ def run(
     settings = _prepared_settings(config)
     if upstream not in settings.upstreams:
         raise _fail(f"--target: {upstream!r} is not a configured upstream ({', '.join(sorted(settings.upstreams))})")
-    spec: dict[str, Any] = {"upstream": upstream, "model": model, "parameters": _parameters(parameter or [])}
+    # The same target fields the API takes (TargetIn): the worker reads them alike, whoever made the experiment.
+    spec: dict[str, Any] = {
+        "upstream": upstream,
+        "model": model,
+        "parameters": _parameters(parameter or []),
+        "stream": stream,
+    }
     if prompt_template is not None:
         spec["prompt_template"] = _template(prompt_template)
     try:
@@ -257,14 +271,23 @@ def _print_summary(summary: dict[str, Any]) -> None:
         problems = [failed["error"]] if failed["error"] else []
         problems += [f"{name}: {message}" for name, message in failed["score_errors"].items()]
         out.print(f"  {failed['item_id']}: {'; '.join(problems)}", highlight=False, markup=False)
-    latency = (
-        f"p50 {_number(summary['latency_p50_ms'], '{:.0f} ms')} p95 {_number(summary['latency_p95_ms'], '{:.0f} ms')}"
-    )
     out.print(
         f"items {summary['done']}/{summary['item_count']} done, {summary['errors']} with errors · "
-        f"cost {_number(summary['cost_usd'], '${:.6f}')} · latency {latency}",
+        f"cost {_number(summary['cost_usd'], '${:.6f}')} · {_timings(summary)}",
         highlight=False,
     )
+
+
+def _percentiles(p50: float | None, p95: float | None) -> str:
+    return f"p50 {_number(p50, '{:.0f} ms')} p95 {_number(p95, '{:.0f} ms')}"
+
+
+def _timings(summary: dict[str, Any]) -> str:
+    """Latency p50/p95, and TTFT p50/p95 when the target was streamed (only then is there a first token to time)."""
+    timings = f"latency {_percentiles(summary['latency_p50_ms'], summary['latency_p95_ms'])}"
+    if summary["target"].get("stream"):
+        timings += f" · TTFT {_percentiles(summary['ttft_p50_ms'], summary['ttft_p95_ms'])}"
+    return timings
 
 
 def worker(

@@ -178,7 +178,12 @@ async def _items(pool: asyncpg.Pool, keys: Sequence[tuple[str, int]]) -> dict[tu
 
 
 async def compare(pool: asyncpg.Pool, run_ids: Sequence[str], limit: int, after: str | None) -> dict[str, Any]:
-    """Runs side by side: each run's totals, then per item (in id order) every run's result."""
+    """Runs side by side: each run's totals, then per item (in id order) every run's result.
+
+    A run's totals include latency and time-to-first-token p50/p95 (from `get_run`), and each
+    result its `latency_ms` and `ttft_ms`: TTFT is null for a run whose target was not streamed,
+    so runs of either kind can be compared.
+    """
     runs = await asyncio.gather(*(run_summary(pool, run_id) for run_id in run_ids))
     page = [record[0] for record in await pool.fetch(_PAGE, list(run_ids), after, limit + 1)]
     shown = page[:limit]

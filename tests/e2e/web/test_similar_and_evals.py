@@ -183,10 +183,50 @@ def test_run_an_experiment_twice_and_compare_the_runs(session: Session, seeded: 
     expect(totals).to_contain_text("echo-baseline #1")
     expect(totals).to_contain_text("echo-baseline #2")
     expect(totals).to_contain_text("mentions-question")
+    # Neither run was streamed: the TTFT column is there, next to latency, with a dash for each.
+    expect(totals.get_by_role("columnheader", name="TTFT p50 / p95")).to_be_visible()
+    expect(totals.get_by_test_id("compare-ttft")).to_have_text(["—", "—"])
     items_shown = page.get_by_test_id("compare-item")
     expect(items_shown).to_have_count(3)
     expect(items_shown.first).to_contain_text("mentions-question:")
     page.get_by_text("Agreement with human annotations").click()
     expect(page.locator(".agreement")).to_contain_text("no human annotations")
     session.shot("47-compare-runs")
+    assert session.console.take() == []
+
+
+def finished_run(seeded: Seeded, experiment_id: str) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        [run] = seeded.glassgate.api(f"/experiments/{experiment_id}/runs").json()["data"]
+        if run["status"] == "completed":
+            return str(run["run_id"])
+        time.sleep(0.25)
+    raise AssertionError(f"experiment {experiment_id} still running after 60 s: {run}")
+
+
+def test_a_streamed_run_shows_its_time_to_first_token_in_the_comparison(session: Session, seeded: Seeded) -> None:
+    page = session.page
+    compared = page.url  # the two runs of echo-baseline, left by the test before
+    assert "/ui/evals/compare?run=" in compared
+    experiments = seeded.glassgate.api("/experiments").json()["data"]
+    baseline = next(experiment for experiment in experiments if experiment["name"] == "echo-baseline")
+    target = {**baseline["target"], "stream": True}
+    body = {**{key: baseline[key] for key in ("dataset_id", "evaluator_ids")}, "target": target, "start": True}
+    streamed = post(seeded, "/experiments", {**body, "name": "echo-streamed"})
+    run_id = finished_run(seeded, streamed["experiment_id"])
+
+    page.goto(f"{compared}&run={run_id}")
+    totals = page.get_by_test_id("compare-totals")
+    expect(totals).to_contain_text("echo-streamed #1")
+    cells = totals.get_by_test_id("compare-ttft")
+    expect(cells).to_have_count(3)
+    expect(cells.nth(0)).to_have_text("—")
+    expect(cells.nth(2)).to_have_text(re.compile(r"^[\d.]+ m?s / [\d.]+ m?s$"))
+    # Each item then has its own TTFT: a figure for the streamed run, a dash for the others.
+    facts = page.get_by_test_id("compare-item").first.locator(".output-facts")
+    expect(facts).to_have_count(3)
+    expect(facts.nth(0)).to_contain_text("TTFT —")
+    expect(facts.nth(2)).to_contain_text(re.compile(r"TTFT [\d.]+ m?s"))
+    session.shot("48-compare-ttft")
     assert session.console.take() == []

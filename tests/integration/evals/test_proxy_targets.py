@@ -2,9 +2,10 @@
 key) and streamed targets of every vendor, whose time to first token the results keep.
 
 Glassgate runs as a subprocess in front of the fake vendors; the evaluation worker runs here, on the
-same database, and reaches the proxy over HTTP as a `glassgate worker` on another host would. The
-fake Bedrock checks the signature Glassgate re-signs each call with (as AWS would), so a call whose
-own signature the proxy did not accept, or that reached Bedrock unsigned, fails the items.
+same database, and reaches the proxy over HTTP as a `glassgate worker` on another host would (one
+test runs `glassgate eval run --stream` instead, whose own worker does the same). The fake Bedrock
+checks the signature Glassgate re-signs each call with (as AWS would), so a call whose own
+signature the proxy did not accept, or that reached Bedrock unsigned, fails the items.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+import yaml
 
 from glassgate.config import Settings
 from glassgate.storage import db, eval_runs
@@ -250,3 +254,37 @@ async def test_without_a_credential_a_bedrock_item_says_what_to_configure(stack:
     await run_to_end(pool, stack.settings(aws_keys={}), experiment.run_id)
     [result] = await results_of(pool, experiment.run_id)
     assert "evals.aws_keys.bedrock" in result["error"] and len(stack.bedrock.received) == before
+
+
+async def test_the_cli_runs_a_streamed_target_with_stream_and_shows_its_ttft(
+    stack: Stack, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    await new_dataset(pool, "cli-streamed", [{"input": "Say hello"}, {"input": "Say bye"}])
+    config = tmp_path / "cli.yaml"
+    evals = {"proxy_url": stack.glassgate.url, "poll_interval_s": 0.05, "lease_s": 2}
+    config.write_text(
+        yaml.safe_dump({"database_url": stack.database_url, "upstreams": stack.upstreams, "evals": evals})
+    )
+    command = [*GLASSGATE, "eval", "run", "--config", str(config), "--dataset", "cli-streamed"]
+    command += ["--target", "openai:slow-stream", "--evaluator", "exact_match", "--stream"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GLASSGATE_")}
+    result = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "200"},
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"latency p50 \d+ ms p95 \d+ ms · TTFT p50 \d+ ms p95 \d+ ms", result.stdout), result.stdout
+
+    run_id = await pool.fetchval(
+        "SELECT r.run_id FROM experiment_runs r JOIN experiments x USING (experiment_id) "
+        "WHERE x.name LIKE 'cli-streamed%' AND (x.target->>'stream')::boolean"
+    )
+    results = await results_of(pool, run_id)
+    assert len(results) == 2 and all(0 < r["ttft_ms"] < r["latency_ms"] / 3 for r in results), results
+    sent = json.loads(stack.vendor.last().body)
+    assert (sent["model"], sent["stream"]) == ("slow-stream", True)

@@ -8,7 +8,18 @@ import type { Comparison, ComparedItem, RunResult, RunSummary } from "../../api/
 import { EmptyState, ErrorBox, Spinner } from "../../components/feedback";
 import { formatCost, formatDuration } from "../../components/format";
 import { glimpse } from "../datasets/jsonText";
-import { bestIndex, diffWords, evaluatorColumns, formatScore, outputText, scoreText, STATUS_LABELS, statusClass } from "./evals";
+import {
+  bestIndex,
+  diffWords,
+  evaluatorColumns,
+  formatScore,
+  outputText,
+  scoreText,
+  showsTtft,
+  STATUS_LABELS,
+  statusClass,
+  ttftText,
+} from "./evals";
 import { useAgreement, useComparison } from "./queries";
 import { RunProgress } from "./RunProgress";
 
@@ -49,6 +60,7 @@ function CompareView({ comparison }: { comparison: Comparison }) {
   const evaluators = evaluatorColumns(runs);
   const [onlyDiffering, setOnlyDiffering] = useState(false);
   const shown = onlyDiffering ? items.filter((item) => item.outputs_differ) : items;
+  const withTtft = showsTtft(runs);
   const differing = items.filter((item) => item.outputs_differ).length;
   return (
     <>
@@ -71,7 +83,7 @@ function CompareView({ comparison }: { comparison: Comparison }) {
       ) : (
         <div className="compare-items" data-testid="compare-items">
           {shown.map((item) => (
-            <ItemRow key={item.item_id} item={item} runs={runs} evaluators={evaluators} />
+            <ItemRow key={item.item_id} item={item} runs={runs} evaluators={evaluators} withTtft={withTtft} />
           ))}
         </div>
       )}
@@ -85,6 +97,7 @@ function Totals({ runs, evaluators }: { runs: RunSummary[]; evaluators: { id: st
   );
   const bestCost = bestIndex(runs.map((run) => run.cost_usd), false);
   const bestP50 = bestIndex(runs.map((run) => run.latency_p50_ms), false);
+  const bestTtft = bestIndex(runs.map((run) => run.ttft_p50_ms), false);
   return (
     <table className="grid compare-totals" data-testid="compare-totals">
       <thead>
@@ -99,6 +112,9 @@ function Totals({ runs, evaluators }: { runs: RunSummary[]; evaluators: { id: st
           ))}
           <th className="num">Cost</th>
           <th className="num">Latency p50 / p95</th>
+          <th className="num" title="Time to first token, for runs whose target streamed its answers">
+            TTFT p50 / p95
+          </th>
         </tr>
       </thead>
       <tbody>
@@ -111,6 +127,7 @@ function Totals({ runs, evaluators }: { runs: RunSummary[]; evaluators: { id: st
             </td>
             <td className="mono small">
               {run.target.upstream}:{run.target.model} <span className="muted">v{run.dataset_version}</span>
+              {run.target.stream ? <span className="muted"> · stream</span> : null}
             </td>
             <td>
               <RunProgress run={run} />
@@ -129,6 +146,9 @@ function Totals({ runs, evaluators }: { runs: RunSummary[]; evaluators: { id: st
             <td className={`num ${bestCost === index ? "best" : ""}`}>{formatCost(run.cost_usd)}</td>
             <td className={`num ${bestP50 === index ? "best" : ""}`}>
               {formatDuration(run.latency_p50_ms)} / {formatDuration(run.latency_p95_ms)}
+            </td>
+            <td className={`num ${bestTtft === index ? "best" : ""}`} data-testid="compare-ttft">
+              {ttftText(run)}
             </td>
           </tr>
         ))}
@@ -201,10 +221,12 @@ function ItemRow({
   item,
   runs,
   evaluators,
+  withTtft,
 }: {
   item: ComparedItem;
   runs: RunSummary[];
   evaluators: { id: string; name: string }[];
+  withTtft: boolean;
 }) {
   const base = outputText(item.results[0]?.output);
   return (
@@ -230,6 +252,7 @@ function ItemRow({
             result={item.results[index] ?? null}
             base={index === 0 ? null : base}
             evaluators={evaluators}
+            withTtft={withTtft}
           />
         ))}
       </div>
@@ -243,6 +266,7 @@ function Output({
   result,
   base,
   evaluators,
+  withTtft,
 }: {
   run: RunSummary;
   index: number;
@@ -250,6 +274,8 @@ function Output({
   /** The first run's output, to mark what differs from it (null for the first run itself). */
   base: string | null;
   evaluators: { id: string; name: string }[];
+  /** Show the time to first token ("—" for a run that was not streamed). */
+  withTtft: boolean;
 }) {
   const text = outputText(result?.output);
   const pieces = useMemo(() => (base === null ? [{ text, changed: false }] : diffWords(base, text)), [base, text]);
@@ -296,7 +322,8 @@ function Output({
             ) : null;
           })}
           <span className="muted">
-            {formatDuration(result.latency_ms)} · {formatCost(result.cost_usd)}
+            {formatDuration(result.latency_ms)}
+            {withTtft ? ` · TTFT ${formatDuration(result.ttft_ms)}` : ""} · {formatCost(result.cost_usd)}
           </span>
         </div>
       ) : null}

@@ -13,7 +13,9 @@ import {
   readTarget,
   runShares,
   scoreText,
+  showsTtft,
   spanFilter,
+  ttftText,
   EMPTY_FILTER,
 } from "./evals";
 
@@ -139,5 +141,22 @@ describe("diffWords", () => {
     expect(outputText("hi")).toBe("hi");
     expect(outputText(null)).toBe("");
     expect(outputText({ a: 1 })).toBe('{\n  "a": 1\n}');
+  });
+});
+
+describe("time to first token", () => {
+  const streamed = { target: { stream: true }, ttft_p50_ms: 95, ttft_p95_ms: 1480.4 };
+  const plain = { target: { stream: false }, ttft_p50_ms: null, ttft_p95_ms: null };
+  it("reads p50 / p95 like latency, and a dash for a run that was not streamed", () => {
+    expect(ttftText(streamed)).toBe("95 ms / 1.48 s");
+    expect(ttftText(plain)).toBe("—");
+    expect(ttftText({ ttft_p50_ms: 0.5, ttft_p95_ms: null })).toBe("0.50 ms / —");
+  });
+  it("shows items' TTFT only when a run compared was streamed", () => {
+    expect(showsTtft([plain, streamed])).toBe(true);
+    expect(showsTtft([plain, plain])).toBe(false);
+    // A streamed run with no answer yet has no figures, but its items will.
+    expect(showsTtft([plain, { ...plain, target: { stream: true } }])).toBe(true);
+    expect(showsTtft([plain, { ...plain, target: {} }])).toBe(false);
   });
 });

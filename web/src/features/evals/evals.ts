@@ -1,5 +1,6 @@
-/** Evaluation pages (pure): evaluator params, rule filters, run progress, output diffs, score figures. */
+/** Evaluation pages (pure): evaluator params, rule filters, run progress, output diffs, score and timing figures. */
 import type { EvalRun, EvaluatorTotals, ItemScore, SpanFilter } from "../../api/types";
+import { formatDuration } from "../../components/format";
 import { parseJson } from "../datasets/jsonText";
 
 /** Params to start from for each built-in evaluator: the required ones filled with an example. */
@@ -154,6 +155,20 @@ export function bestIndex(values: readonly (number | null | undefined)[], higher
     if (higherIsBetter ? value > current : value < current) best = index;
   });
   return distinct ? best : -1;
+}
+
+/** A run's time to first token as `p50 / p95`; "—" when it has none (its target was not streamed, or no answer yet). */
+export function ttftText(run: Pick<EvalRun, "ttft_p50_ms" | "ttft_p95_ms">): string {
+  if (run.ttft_p50_ms === null && run.ttft_p95_ms === null) return "—";
+  return `${formatDuration(run.ttft_p50_ms)} / ${formatDuration(run.ttft_p95_ms)}`;
+}
+
+/**
+ * Whether items show their time to first token: when any run compared was streamed. Runs that
+ * were not then read "—"; when none was, every item would, so the figure is left out.
+ */
+export function showsTtft(runs: readonly { target: { stream?: boolean }; ttft_p50_ms: number | null }[]): boolean {
+  return runs.some((run) => run.target.stream === true || run.ttft_p50_ms !== null);
 }
 
 /** An output as text to read and diff: strings as they are, anything else as pretty JSON. */
