@@ -148,6 +148,8 @@ def openai_error_body(status: int, message: str, code: str) -> tuple[bytes, byte
     kind = "invalid_request_error" if status < 500 else "server_error"
     if status == 401:
         kind = "authentication_error"
+    elif status == 429:  # OpenAI's own: a spent quota, or a rate (of requests or tokens) exceeded
+        kind = "insufficient_quota" if code == "insufficient_quota" else "requests"
     body = orjson.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
     return body, b"application/json"
 

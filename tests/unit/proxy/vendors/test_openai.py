@@ -7,6 +7,7 @@ import json
 import struct
 from typing import Any
 
+import orjson
 import pytest
 
 from glassgate.proxy.vendors import CallSummary, Usage, get_adapter, registered_vendors
@@ -14,6 +15,7 @@ from glassgate.proxy.vendors.openai import (
     OpenAIAdapter,
     error_from,
     finish_reason_of,
+    openai_error_body,
     operation_for,
     shrink_embeddings,
     usage_from,
@@ -637,3 +639,19 @@ def test_assemble_chat_direct_text_completion_flag() -> None:
         "choices": [{"index": 0, "text": "x", "finish_reason": None}],
     }
     assert result.first_content_chunk == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (401, "invalid_api_key", "authentication_error"),
+        (429, "rate_limit_exceeded", "requests"),
+        (429, "insufficient_quota", "insufficient_quota"),
+        (413, "body_too_large", "invalid_request_error"),
+        (502, "upstream_unavailable", "server_error"),
+    ],
+)
+def test_glassgate_errors_carry_the_type_openai_gives_that_status(status: int, code: str, kind: str) -> None:
+    body, content_type = openai_error_body(status, "message", code)
+    assert content_type == b"application/json"
+    assert orjson.loads(body) == {"error": {"message": "message", "type": kind, "param": None, "code": code}}
