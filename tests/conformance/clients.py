@@ -46,3 +46,19 @@ def anthropic_client(stack: Stack, monkeypatch: pytest.MonkeyPatch, upstream: st
     monkeypatch.setenv("ANTHROPIC_BASE_URL", f"{stack.glassgate.url}/{upstream}")
     monkeypatch.setenv("ANTHROPIC_API_KEY", CLIENT_VENDOR_KEY)
     return anthropic.Anthropic()
+
+
+def point_boto3_at(
+    monkeypatch: pytest.MonkeyPatch, endpoint: str, region: str, access_key_id: str, secret_access_key: str
+) -> None:
+    """boto3's bedrock-runtime client, as a user points it at Glassgate: environment variables only
+    (and nothing from this machine's own AWS profile or files)."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_BEARER_TOKEN_BEDROCK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret_access_key)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")

@@ -16,6 +16,7 @@ import botocore.exceptions
 import httpx
 import pytest
 
+from tests.conformance.clients import point_boto3_at
 from tests.conformance.conftest import BEDROCK_REGION, Stack
 from tests.fakes import bedrock_fixtures as fx
 
@@ -26,15 +27,13 @@ MESSAGES = [{"role": "user", "content": [{"text": "Hi"}]}]
 
 
 def aws_env(stack: Stack, monkeypatch: pytest.MonkeyPatch, secret: str | None = None) -> None:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_BEARER_TOKEN_BEDROCK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", f"{stack.glassgate.url}/bedrock")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", BEDROCK_REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", stack.aws_key["access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret or stack.aws_key["secret_access_key"])
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    point_boto3_at(
+        monkeypatch,
+        f"{stack.glassgate.url}/bedrock",
+        BEDROCK_REGION,
+        stack.aws_key["access_key_id"],
+        secret or stack.aws_key["secret_access_key"],
+    )
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import botocore.exceptions
 import openai
 import pytest
 
+from tests.conformance.clients import point_boto3_at
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.azure_content_safety_server import FakeContentSafety
 from tests.fakes.bedrock_guardrail_server import FakeBedrockGuardrail
@@ -264,15 +265,13 @@ def test_a_flagged_prompt_gets_the_anthropic_sdks_400(remote: RemoteStack) -> No
 def test_a_flagged_prompt_gets_boto3s_validation_exception(
     remote: RemoteStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_BEARER_TOKEN_BEDROCK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", f"{remote.glassgate.url}/bedrock-acs")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", remote.aws_key["access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", remote.aws_key["secret_access_key"])
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    point_boto3_at(
+        monkeypatch,
+        f"{remote.glassgate.url}/bedrock-acs",
+        REGION,
+        remote.aws_key["access_key_id"],
+        remote.aws_key["secret_access_key"],
+    )
     client = boto3.session.Session().client("bedrock-runtime")
     try:
         with pytest.raises(botocore.exceptions.ClientError) as caught:

@@ -30,6 +30,7 @@ import openai
 import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
+from tests.conformance.clients import point_boto3_at
 from tests.conformance.conftest import BEDROCK_REGION, GLASSGATE, UPSTREAM_AWS_KEY
 from tests.fakes.tool_call_server import TOOL, FakeToolCaller
 from tests.fakes.vendor_server import ServerThread
@@ -229,15 +230,13 @@ def messages(tools: ToolStack, monkeypatch: pytest.MonkeyPatch, upstream: str, s
 
 @contextlib.contextmanager
 def bedrock_client(tools: ToolStack, monkeypatch: pytest.MonkeyPatch, upstream: str) -> Iterator[Any]:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_BEARER_TOKEN_BEDROCK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", f"{tools.glassgate.url}/{upstream}")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", BEDROCK_REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", tools.aws_key["access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", tools.aws_key["secret_access_key"])
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    point_boto3_at(
+        monkeypatch,
+        f"{tools.glassgate.url}/{upstream}",
+        BEDROCK_REGION,
+        tools.aws_key["access_key_id"],
+        tools.aws_key["secret_access_key"],
+    )
     client = boto3.session.Session().client("bedrock-runtime")
     try:
         yield client
