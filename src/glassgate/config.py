@@ -20,7 +20,6 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -29,7 +28,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from yarl import URL
 
 from glassgate.config_files import describe_validation_error, read_config_file
+from glassgate.config_flags import with_flags
 from glassgate.errors import ConfigError
+from glassgate.server_settings import ServerSettings
 
 Vendor = Literal["openai", "azure", "anthropic", "bedrock"]
 
@@ -591,6 +592,9 @@ class Settings(BaseSettings):
     tls_key: Path | None = Field(default=None, description="The certificate's private key (PEM).")
     host: str = "127.0.0.1"
     port: int = Field(default=4000, ge=0, le=65535)
+    server: ServerSettings = Field(
+        default_factory=ServerSettings, description="Client deadlines, keep-alive and shutdown of `glassgate serve`."
+    )
     upstreams: dict[UpstreamName, UpstreamConfig] = Field(default_factory=dict)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
@@ -726,24 +730,19 @@ def default_upstreams() -> dict[str, Any]:
     return upstreams
 
 
-def _validate_flag(name: str, value: Any) -> Any:
-    field = Settings.model_fields[name]
-    try:
-        # The field's type with its own constraints (ge/le, validators), built at run time.
-        field_type: Any = Annotated[field.annotation, field]
-        return TypeAdapter[Any](field_type).validate_python(value)
-    except ValidationError as exc:
-        problems = "\n  ".join(f"{name}: {problem['msg']}" for problem in exc.errors())
-        raise ConfigError(f"invalid configuration:\n  {problems}") from None
-
-
 def load_settings(
-    config_path: Path | None = None, *, host: str | None = None, port: int | None = None, **values_like_file: Any
+    config_path: Path | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    server: Mapping[str, Any] | None = None,
+    **values_like_file: Any,
 ) -> Settings:
     """Build `Settings` from a YAML file (or `GLASSGATE_CONFIG`, or ./glassgate.yaml) and the environment.
 
     `values_like_file` stand in for the file's top-level fields (the environment still beats
-    them); `host` and `port` are command-line flags and beat everything.
+    them); `host`, `port` and `server` (fields of the `server:` section, such as
+    `{"shutdown_delay_s": 15}`) are command-line flags and beat everything. None means not given.
     """
     if config_path is None and os.environ.get("GLASSGATE_CONFIG"):
         config_path = Path(os.environ["GLASSGATE_CONFIG"])
@@ -762,6 +761,5 @@ def load_settings(
         if isinstance(exc, ValidationError):
             raise ConfigError(describe_validation_error(exc)) from None
         raise ConfigError(f"invalid OTEL_* variables: {exc}") from None
-    flags = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
-    # Revalidating the whole object would let the environment win again: check each flag alone.
-    return settings.model_copy(update={name: _validate_flag(name, value) for name, value in flags.items()})
+    server_flags = {f"server.{name}": value for name, value in (server or {}).items()}
+    return with_flags(settings, {"host": host, "port": port, **server_flags})

@@ -2,9 +2,10 @@
 
 /healthz says the process is alive; /readyz that it can proxy, which never depends on the
 database: with PostgreSQL stopped it stays 200 and calls keep flowing. On SIGTERM /readyz
-turns 503 at once, requests are still served for `--shutdown-delay` seconds (a load
-balancer's time to notice), then new connections are refused while calls in flight, streams
-included, run to their end; every span is written before the process exits 0.
+turns 503 at once, requests are still served for `server.shutdown_delay_s` seconds (a load
+balancer's time to notice; `--shutdown-delay` or `GLASSGATE_SERVER__SHUTDOWN_DELAY_S`), then
+new connections are refused while calls in flight, streams included, run to their end; every
+span is written before the process exits 0.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -68,8 +70,8 @@ class SlowStreams:
         return response
 
 
-def serve(config: dict[str, Any], workdir: Path, *args: str) -> GlassgateProcess:
-    """`glassgate serve` with extra command-line options, ready (tests.harness takes none)."""
+def serve(config: dict[str, Any], workdir: Path, *args: str, env: dict[str, str] | None = None) -> GlassgateProcess:
+    """`glassgate serve` with extra command-line options and variables, ready (tests.harness takes none)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "glassgate.yaml"
     config_path.write_text(yaml.safe_dump(config))
@@ -77,7 +79,12 @@ def serve(config: dict[str, Any], workdir: Path, *args: str) -> GlassgateProcess
     log_path = workdir / "glassgate.log"
     command = [sys.executable, "-m", "glassgate", "serve", "--config", str(config_path), "--port", str(port)]
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen([*command, "--log-level", "info", *args], stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [*command, "--log-level", "info", *args],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
     glassgate = GlassgateProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -167,12 +174,20 @@ def test_readiness_never_depends_on_the_database(upstream: tuple[SlowStreams, st
         postgres.server.cleanup()
 
 
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--shutdown-delay", "1.0"], {}),  # on a command line
+        ([], {"GLASSGATE_SERVER__SHUTDOWN_DELAY_S": "1.0"}),  # in a container: no flag, a setting
+    ],
+    ids=["flag", "environment"],
+)
 def test_sigterm_turns_readiness_off_then_drains_in_flight_streams_and_flushes_spans(
-    upstream: tuple[SlowStreams, str], tmp_path: Path, database_url: str
+    upstream: tuple[SlowStreams, str], tmp_path: Path, database_url: str, args: list[str], env: dict[str, str]
 ) -> None:
     fake, url = upstream
     config = openai_config(tmp_path / "data", database_url, url, embeddings={"enabled": False})
-    glassgate = serve(config, tmp_path / "gg", "--shutdown-delay", "1.0")
+    glassgate = serve(config, tmp_path / "gg", *args, env=env)
     stream = Stream(glassgate.url)
     stream.start()
     assert stream.started.wait(10) and stream.status == 200

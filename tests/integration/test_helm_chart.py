@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from glassgate.config import Settings
+from glassgate.server_settings import ServerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "glassgate"
@@ -105,7 +106,9 @@ def test_server_pods_probe_drain_and_run_unprivileged_on_a_read_only_root(tmp_pa
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     sleep = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
-    assert spec["terminationGracePeriodSeconds"] >= sleep + 30 + 10, "preStop, then the 30 s drain, then the writer"
+    server = Settings(**yaml.safe_load(manifests[("ConfigMap", "glassgate")]["data"]["glassgate.yaml"])).server
+    drain = sleep + server.shutdown_delay_s + server.graceful_shutdown_s
+    assert spec["terminationGracePeriodSeconds"] >= drain + 10, "preStop, the delay, the drain, then the writer"
     assert spec["securityContext"]["runAsNonRoot"] is True and spec["securityContext"]["runAsUser"] == 10001
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
@@ -189,12 +192,56 @@ def test_a_single_pod_trial_with_the_embedded_database(tmp_path: Path) -> None:
     assert "GLASSGATE_DATABASE_URL" not in manifests[("Secret", "glassgate")]["stringData"]
 
 
+def server_pod(tmp_path: Path, server: dict[str, Any], **values: Any) -> tuple[ServerSettings, dict[str, Any]]:
+    """The `server:` settings the pods read from the ConfigMap, and the server pod's spec."""
+    manifests = by_kind(render(tmp_path, {**PRODUCTION, "server": server, **values}))
+    config = yaml.safe_load(manifests[("ConfigMap", "glassgate")]["data"]["glassgate.yaml"])
+    return Settings(**config).server, manifests[("Deployment", "glassgate")]["spec"]["template"]["spec"]
+
+
+def test_the_server_values_become_the_configs_server_section(tmp_path: Path) -> None:
+    defaults, pod = server_pod(tmp_path, {})
+    assert defaults == ServerSettings()
+    assert pod["terminationGracePeriodSeconds"] == 60, "15 s preStop + 0 s delay + 30 s drain + 15 s for the writer"
+    values = {
+        "shutdownDelaySeconds": 20,
+        "gracefulShutdownSeconds": 45,
+        "keepAliveSeconds": 905,
+        "headerTimeoutSeconds": 5,
+        "bodyTimeoutSeconds": 30,
+        "logLevel": "warning",
+    }
+    server, pod = server_pod(tmp_path, values)
+    assert server == ServerSettings(
+        shutdown_delay_s=20,
+        graceful_shutdown_s=45,
+        keep_alive_s=905,
+        header_timeout_s=5,
+        body_timeout_s=30,
+        log_level="warning",
+    )
+    assert pod["terminationGracePeriodSeconds"] == 15 + 20 + 45 + 15, "the pod's termination grows with them"
+
+
+def test_a_termination_grace_period_that_is_set_is_kept_when_it_covers_the_drain(tmp_path: Path) -> None:
+    _, pod = server_pod(tmp_path, {"shutdownDelaySeconds": 10}, terminationGracePeriodSeconds=120)
+    assert pod["terminationGracePeriodSeconds"] == 120
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
         ({"secrets": {"adminToken": "t", "secretKey": "k"}}, "secrets.databaseUrl is required"),
         ({"secrets": {"databaseUrl": "postgresql://db/g"}}, "secrets.adminToken and secrets.secretKey are required"),
         ({"embeddedDatabase": True, "secrets": {"adminToken": "t", "secretKey": "k"}}, "set replicaCount 1"),
+        (
+            {**PRODUCTION, "config": {"server": {"shutdown_delay_s": 20}}},
+            "config.server: set the chart's server values instead",
+        ),
+        (
+            {**PRODUCTION, "server": {"shutdownDelaySeconds": 20}, "terminationGracePeriodSeconds": 60},
+            "terminationGracePeriodSeconds must be at least 75",
+        ),
     ],
 )
 def test_values_that_would_break_a_cluster_are_refused(tmp_path: Path, values: dict[str, Any], message: str) -> None:

@@ -17,11 +17,14 @@ import pytest
 import yaml
 
 from glassgate.config import AwsAuth, Settings, load_settings
+from glassgate.server_settings import ServerSettings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 ROOT = DEPLOY.parent
 CHART = DEPLOY / "helm" / "glassgate"
 REPLICAS = ("glassgate-1", "glassgate-2")
+ALB_IDLE_TIMEOUT_S = 900  # what the guide has the ALB set to (above proxy.read_timeout_s)
+SPAN_FLUSH_S = 10  # after the drain, the span writer writes (or spills) its queue
 
 
 def data_files() -> list[Path]:
@@ -33,6 +36,33 @@ def data_files() -> list[Path]:
 def compose() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     return loaded
+
+
+def compose_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """compose/glassgate.yaml with the environment compose gives a replica."""
+    env = compose()["services"]["glassgate-1"]["environment"]
+    for name, value in env.items():
+        # As compose would: `${NAME:-default}` gives the default, a required `${NAME:?...}` a sample value.
+        value = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+        monkeypatch.setenv(name, re.sub(r"\$\{[A-Z_]+:\?[^}]*\}", "x", value))
+    return load_settings(DEPLOY / "compose" / "glassgate.yaml")
+
+
+def ecs_container() -> dict[str, Any]:
+    task = json.loads((DEPLOY / "ecs" / "task-definition.json").read_text())
+    [container] = task["containerDefinitions"]
+    return dict(container)
+
+
+def ecs_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The settings a task gets from its environment and secrets (sample values for the secrets)."""
+    container = ecs_container()
+    for item in container["environment"]:
+        monkeypatch.setenv(item["name"], item["value"])
+    for secret in container["secrets"]:
+        name = secret["name"]
+        monkeypatch.setenv(name, "redis://cache:6379/0" if "REDIS" in name else "postgresql://u:p@db/g")
+    return load_settings(None)
 
 
 def instructions(dockerfile: str) -> list[tuple[str, str]]:
@@ -163,12 +193,7 @@ def test_compose_mounts_only_files_that_exist_and_asks_for_every_secret_in_its_e
 def test_compose_config_is_a_valid_glassgate_config_with_the_compose_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    env = compose()["services"]["glassgate-1"]["environment"]
-    for name, value in env.items():
-        # As compose would: `${NAME:-default}` gives the default, a required `${NAME:?...}` a sample value.
-        value = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
-        monkeypatch.setenv(name, re.sub(r"\$\{[A-Z_]+:\?[^}]*\}", "x", value))
-    settings = load_settings(DEPLOY / "compose" / "glassgate.yaml")
+    settings = compose_settings(monkeypatch)
     assert settings.database_url == "postgresql://glassgate:x@postgres:5432/glassgate"
     assert settings.redis_url == "redis://redis:6379/0"
     assert settings.otlp.endpoint == "http://otel-collector:4318/v1/traces"
@@ -199,7 +224,7 @@ def test_ecs_task_definition_uses_a_task_role_secrets_manager_and_the_image_cont
 ) -> None:
     task = json.loads((DEPLOY / "ecs" / "task-definition.json").read_text())
     assert task["taskRoleArn"].startswith("arn:aws:iam::") and task["executionRoleArn"].startswith("arn:aws:iam::")
-    [container] = task["containerDefinitions"]
+    container = ecs_container()
     secrets = {secret["name"]: secret["valueFrom"] for secret in container["secrets"]}
     for name in ("GLASSGATE_DATABASE_URL", "GLASSGATE_ADMIN_TOKEN", "GLASSGATE_SECRET_KEY"):
         assert secrets[name].startswith("arn:aws:secretsmanager:")
@@ -208,11 +233,7 @@ def test_ecs_task_definition_uses_a_task_role_secrets_manager_and_the_image_cont
     assert container["logConfiguration"]["logDriver"] == "awslogs"
     assert container["stopTimeout"] > 30 and container["readonlyRootFilesystem"] is True
     assert [mount["containerPath"] for mount in container["mountPoints"]] == ["/var/lib/glassgate"]
-    for item in container["environment"]:
-        monkeypatch.setenv(item["name"], item["value"])
-    for name in secrets:
-        monkeypatch.setenv(name, "redis://cache:6379/0" if "REDIS" in name else "postgresql://u:p@db/g")
-    settings = load_settings(None)
+    settings = ecs_settings(monkeypatch)
     assert settings.host == "0.0.0.0" and isinstance(settings.upstreams["bedrock"].auth, AwsAuth)
     assert settings.upstreams["bedrock"].auth.access_key_id is None, "Bedrock is signed with the task role"
 
@@ -237,3 +258,37 @@ def test_helm_default_config_is_a_valid_glassgate_config() -> None:
     settings = Settings(**values["config"], database_url="postgresql://u:p@db/g")
     assert set(settings.upstreams) == {"openai", "anthropic"}
     assert values["config"]["tracing"]["spill_max_bytes"] < 2 * 1024**3, "spill fits in data.sizeLimit (2Gi)"
+
+
+# --- the `server:` settings, where each orchestrator and balancer needs them ------------------
+
+
+def test_compose_stops_a_replica_only_after_its_delay_drain_and_flush_behind_an_nginx_that_closes_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = compose_settings(monkeypatch).server
+    assert "server" in yaml.safe_load((DEPLOY / "compose" / "glassgate.yaml").read_text()), "set where it is seen"
+    grace = int(compose()["services"]["glassgate-1"]["stop_grace_period"].rstrip("s"))
+    assert grace >= server.shutdown_delay_s + server.graceful_shutdown_s + SPAN_FLUSH_S
+    conf = (DEPLOY / "compose" / "nginx.conf").read_text()
+    keepalive = re.search(r"^\s*keepalive_timeout (\d+)s;", conf, flags=re.MULTILINE)
+    assert keepalive is not None and int(keepalive.group(1)) < server.keep_alive_s, "nginx closes idle first"
+
+
+def test_ecs_tasks_delay_their_drain_for_the_alb_and_outlast_its_idle_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = ecs_settings(monkeypatch).server
+    assert server.shutdown_delay_s == 15, "the ALB stops routing to a task signalled before its deregistration"
+    assert server.keep_alive_s > ALB_IDLE_TIMEOUT_S, "the ALB, not the task, closes an idle connection"
+    assert ecs_container()["stopTimeout"] >= server.shutdown_delay_s + server.graceful_shutdown_s + SPAN_FLUSH_S
+    assert "GLASSGATE_SERVER__SHUTDOWN_DELAY_S=15" in (DEPLOY / "README.md").read_text(), "the guide says so"
+
+
+def test_helm_server_values_name_every_server_setting() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    helpers = (CHART / "templates" / "_helpers.tpl").read_text()
+    rendered = dict(re.findall(r'"([a-z_]+)" \.Values\.server\.([A-Za-z]+)', helpers))
+    assert set(rendered) == set(ServerSettings.model_fields), "every field of the server: section, and only those"
+    assert set(rendered.values()) == set(values["server"]), "from every server value, and only those"
+    defaults = ServerSettings(**{field: values["server"][value] for field, value in rendered.items()})
+    assert defaults == ServerSettings(), "the chart's defaults are the server's"
+    assert values["terminationGracePeriodSeconds"] is None, "computed from preStop and the server values"

@@ -3,11 +3,12 @@
 On SIGTERM:
 
 1. /readyz answers 503 at once (`Glassgate.begin_drain`), while every request is still served,
-   for `shutdown_delay_s`: long enough for a load balancer that polls /readyz (or Kubernetes,
-   whose endpoint removal races the signal) to stop sending new requests here.
+   for `server.shutdown_delay_s` (settings, or `--shutdown-delay`): long enough for a load
+   balancer that polls /readyz (or Kubernetes, whose endpoint removal races the signal) to stop
+   sending new requests here.
 2. uvicorn's own drain: the listening socket closes (new connections are refused, so a load
    balancer retries them elsewhere), idle keep-alive connections close, calls in flight —
-   streams included — run to their end, for up to `timeout_graceful_shutdown`.
+   streams included — run to their end, for up to `server.graceful_shutdown_s`.
 3. The lifespan shutdown: the span writer flushes every span it accepted (or spills them
    to disk when the database is down), the exporters flush, then the process exits 0.
 

@@ -61,24 +61,36 @@ def serve(
         Path | None, typer.Option(help="Serve HTTPS with this PEM certificate (needed for Bedrock API keys).")
     ] = None,
     tls_key: Annotated[Path | None, typer.Option(help="The certificate's PEM private key.")] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    # The flags below are also settings (the config's `server:` section); given, a flag beats the config.
+    log_level: Annotated[
+        str | None, typer.Option(help="debug, info, warning or error (default: server.log_level, info).")
+    ] = None,
     header_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds a client may take to send a request's line and headers.")
-    ] = 10.0,
+        float | None,
+        typer.Option(
+            help=(
+                "Seconds a client may take to send a request's line and headers (default: server.header_timeout_s, 10)."
+            )
+        ),
+    ] = None,
     body_timeout: Annotated[
-        float,
+        float | None,
         typer.Option(
-            min=0.1,
-            help="Seconds a client may take to send a request body (then 408), or leave its answer unread.",
+            help=(
+                "Seconds a client may take to send a request body (then 408), or leave its answer unread "
+                "(default: server.body_timeout_s, 60)."
+            ),
         ),
-    ] = 60.0,
+    ] = None,
     shutdown_delay: Annotated[
-        float,
+        float | None,
         typer.Option(
-            min=0.0,
-            help="After SIGTERM, seconds /readyz answers 503 while requests are still served, before the drain.",
+            help=(
+                "After SIGTERM, seconds /readyz answers 503 while requests are still served, before the drain "
+                "(default: server.shutdown_delay_s, 0)."
+            ),
         ),
-    ] = 0.0,
+    ] = None,
 ) -> None:
     """Start the proxy, the API and the trace writer."""
     from glassgate import gc_policy
@@ -86,8 +98,17 @@ def serve(
     from glassgate.cli import drain
     from glassgate.cli.http_deadlines import with_deadlines
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = _prepared(_settings(config, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key))
+    flags = {
+        "log_level": log_level,
+        "header_timeout_s": header_timeout,
+        "body_timeout_s": body_timeout,
+        "shutdown_delay_s": shutdown_delay,
+    }
+    settings = _settings(config, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, server=flags)
+    server = settings.server
+    # Configured before the database is prepared: migrations and the embedded PostgreSQL log.
+    logging.basicConfig(level=server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _prepared(settings)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         err.print("[red]error:[/red] tls_cert and tls_key go together", highlight=False)
         raise typer.Exit(2)
@@ -106,22 +127,21 @@ def serve(
     gc_policy.settle()  # everything imported by now lives as long as the process
     drain.run(  # uvicorn.run, with /readyz at 503 from SIGTERM on (cli/drain.py)
         application,
-        shutdown_delay_s=shutdown_delay,
+        shutdown_delay_s=server.shutdown_delay_s,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
         # httptools, with deadlines: uvicorn alone lets a slow-loris hold a connection forever.
-        http=with_deadlines(header_timeout, body_timeout),
-        # Above load balancers' idle timeouts (ALB 60 s, nginx upstream keepalive 60 s): a backend
-        # that closes an idle connection first races the balancer's next request on it (a 502).
-        timeout_keep_alive=65,
+        http=with_deadlines(server.header_timeout_s, server.body_timeout_s),
+        # Above the load balancer's idle timeout (server.keep_alive_s says why).
+        timeout_keep_alive=server.keep_alive_s,
         lifespan="on",
-        log_level=log_level,
+        log_level=server.log_level,
         access_log=False,  # every call is traced; an access log would only duplicate it
         server_header=False,  # the upstream's own Server and Date headers are relayed
         date_header=False,
         proxy_headers=False,  # client addresses are not used; skip the per-request rewrite
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=server.graceful_shutdown_s,
         ssl_certfile=settings.tls_cert,
         ssl_keyfile=settings.tls_key,
     )

@@ -49,8 +49,41 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
+{{/* glassgate.yaml: .Values.config with the server values as its `server:` section. */}}
+{{- define "glassgate.config" -}}
+{{- $server := dict
+  "shutdown_delay_s" .Values.server.shutdownDelaySeconds
+  "graceful_shutdown_s" .Values.server.gracefulShutdownSeconds
+  "keep_alive_s" .Values.server.keepAliveSeconds
+  "header_timeout_s" .Values.server.headerTimeoutSeconds
+  "body_timeout_s" .Values.server.bodyTimeoutSeconds
+  "log_level" .Values.server.logLevel }}
+{{- toYaml (merge (dict "server" $server) .Values.config) }}
+{{- end }}
+
+{{/* Seconds from the pod's termination to the end of the drain: preStop, the shutdown delay, the drain itself. */}}
+{{- define "glassgate.drainSeconds" -}}
+{{- add (int .Values.preStopSleepSeconds) (int (ceil .Values.server.shutdownDelaySeconds)) (int .Values.server.gracefulShutdownSeconds) }}
+{{- end }}
+
+{{/* The drain, then time for the span writer to write (or spill) its queue. */}}
+{{- define "glassgate.terminationGracePeriodSeconds" -}}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
+{{- add (include "glassgate.drainSeconds" . | int) 15 }}
+{{- else }}
+{{- .Values.terminationGracePeriodSeconds }}
+{{- end }}
+{{- end }}
+
 {{/* Refuse values that would run a broken cluster rather than render it. */}}
 {{- define "glassgate.validate" -}}
+{{- if hasKey .Values.config "server" }}
+{{- fail "config.server: set the chart's server values instead (server.shutdownDelaySeconds, server.gracefulShutdownSeconds, ...): the pod's termination is sized from them" }}
+{{- end }}
+{{- $drain := include "glassgate.drainSeconds" . | int }}
+{{- if lt (include "glassgate.terminationGracePeriodSeconds" . | int) (add $drain 10) }}
+{{- fail (printf "terminationGracePeriodSeconds must be at least %d: preStopSleepSeconds + server.shutdownDelaySeconds + server.gracefulShutdownSeconds (%d), plus 10 s for the span queue (or leave it unset)" (add $drain 10) $drain) }}
+{{- end }}
 {{- if .Values.embeddedDatabase }}
 {{- if or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1) .Values.worker.enabled }}
 {{- fail "embeddedDatabase keeps PostgreSQL inside one pod: set replicaCount 1, autoscaling.enabled false and worker.enabled false, or give secrets.databaseUrl" }}
