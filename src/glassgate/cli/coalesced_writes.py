@@ -1,12 +1,11 @@
-"""A transport wrapper that sends the writes of one event-loop turn as one.
+"""A transport wrapper that sends a response's head together with what follows it.
 
 uvicorn writes a response's head and its body separately, so an answer relayed whole costs
 two `send` calls, and on loopback or a VPC each send is also a packet and a wake-up for the
-peer: a third of the proxy's CPU went to socket writes. Here a write is held until the
-current turn of the loop ends (`call_soon`), and whatever else was written meanwhile (the
-body that follows the head, the last chunk's terminator) goes out with it. Nothing waits
-longer than that turn: a stream's head is sent before its first event arrives, and each
-event as it comes.
+peer: a third of the proxy's CPU went to socket writes. Here a write is held back, and the
+next write goes out with it at once (the body after the head: one send). A write nothing
+follows within the current turn of the event loop is sent when the turn ends (`call_soon`),
+so nothing waits longer than that: a stream's head leaves before its first event arrives.
 """
 
 from __future__ import annotations
@@ -21,26 +20,26 @@ _HOLD_AT_MOST = 64 * 1024
 class CoalescingTransport:
     """Everything but `write`, `close` and `abort` is the wrapped transport's own."""
 
-    __slots__ = ("_held", "_held_bytes", "_loop", "_transport")
+    __slots__ = ("_held", "_loop", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
         self._transport = transport
         self._loop = loop
-        self._held: list[bytes] | None = None
-        self._held_bytes = 0
+        self._held: bytes | None = None  # at most one write waits
 
     def write(self, data: bytes) -> None:
-        if self._held is None:
-            if len(data) >= _HOLD_AT_MOST:
-                self._transport.write(data)
-                return
-            self._held, self._held_bytes = [data], len(data)
+        held = self._held
+        if len(data) >= _HOLD_AT_MOST:
+            if held is not None:
+                self._held = None
+                self._transport.write(held)
+            self._transport.write(data)
+        elif held is not None:
+            self._held = None
+            self._transport.write(held + data)
+        else:
+            self._held = data
             self._loop.call_soon(self.flush)
-            return
-        self._held.append(data)
-        self._held_bytes += len(data)
-        if self._held_bytes >= _HOLD_AT_MOST:
-            self.flush()
 
     def writelines(self, chunks: Any) -> None:
         for chunk in chunks:
@@ -48,12 +47,11 @@ class CoalescingTransport:
 
     def flush(self) -> None:
         held, self._held = self._held, None
-        if not held or self._transport.is_closing():
-            return
-        self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + (self._held_bytes if self._held else 0)
+        return self._transport.get_write_buffer_size() + len(self._held or b"")
 
     def close(self) -> None:
         self.flush()  # close() sends what was written before it; only abort() discards

@@ -32,14 +32,23 @@ async def _turn() -> None:
     await asyncio.sleep(0)
 
 
-async def test_writes_of_one_turn_leave_as_one_send() -> None:
+async def test_a_head_leaves_with_the_body_that_follows_it_at_once() -> None:
     inner = RecordingTransport()
     transport = CoalescingTransport(inner, asyncio.get_running_loop())
     transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
-    transport.write(b"{}")
-    assert inner.sends == [] and transport.get_write_buffer_size() == 40
-    await _turn()
+    assert inner.sends == [] and transport.get_write_buffer_size() == 38
+    transport.write(b"{}")  # not held for the rest of the turn: the client has its answer now
     assert inner.sends == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
+    await _turn()
+    assert len(inner.sends) == 1
+
+
+async def test_a_write_nothing_follows_leaves_when_the_turn_ends() -> None:
+    inner = RecordingTransport()
+    transport = CoalescingTransport(inner, asyncio.get_running_loop())
+    transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n")
+    await _turn()
+    assert inner.sends == [b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n"]
 
 
 async def test_a_write_in_a_later_turn_is_not_held_back_by_an_earlier_one() -> None:
@@ -59,8 +68,9 @@ async def test_large_writes_are_not_held_or_copied() -> None:
     transport.write(big)
     assert inner.sends == [big]
     transport.write(b"head")
-    transport.write(big)  # what was held goes first, in order
-    assert inner.sends == [big, b"head" + big]
+    transport.write(big)  # what was held goes first, in order, and the large write is not copied into it
+    assert inner.sends == [big, b"head", big]
+    assert transport.get_write_buffer_size() == 0
 
 
 async def test_close_sends_what_was_written_and_abort_discards_it() -> None:
