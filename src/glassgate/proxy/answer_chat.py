@@ -1,10 +1,17 @@
 """OpenAI and Azure Chat Completions (and legacy Completions) answer streams, guarded.
 
-Each choice's text (`choices[i].delta.content`; legacy: `choices[i].text`) is a channel, and
-so are each tool call's arguments (`choices[i].delta.tool_calls[j].function.arguments`, JSON
-text in fragments, keyed by the call's `index`; the older `delta.function_call.arguments`).
-A choice's channels end with its `finish_reason`, the stream with `[DONE]`: what they held
-goes out just before, in a chunk of the same shape.
+Each piece of text a choice writes is a channel of its own: its answer (`delta.content`;
+legacy: `choices[i].text`), a refusal (`delta.refusal`) and reasoning where a model streams it
+as plain text (`delta.reasoning_content`: DeepSeek, Azure AI; `delta.reasoning`: gpt-oss).
+Unlike Anthropic's thinking, that reasoning is not signed, so redacting it breaks nothing, and
+the non-streamed answer's `message` has the same fields redacted. So are each tool call's
+arguments (`delta.tool_calls[j].function.arguments`, JSON text in fragments, keyed by the
+call's `index`; the older `delta.function_call.arguments`). A choice's channels end with its
+`finish_reason` (its reasoning already with the first piece of its answer), the stream with
+`[DONE]`: what they held goes out just before, in a chunk of the same shape.
+
+Bedrock's Mistral chat-form chunks write each piece in `choices[i].message` rather than
+`delta`, and end a choice with `stop_reason`: read the same way, answered in the same shape.
 """
 
 from __future__ import annotations
@@ -26,9 +33,14 @@ from glassgate.proxy.answer_events import (
     released_event,
 )
 from glassgate.proxy.answer_sse import Dialect, SseFraming, sse_event
+from glassgate.proxy.vendors.bedrock_common import METRICS_KEY
 
 _FRAMING = SseFraming(None, named=False)  # chat streams write `data:` lines only
 _LEGACY_CALL = "function_call"  # the key of a choice's one legacy function call, among tool call indexes
+_CHAT_TEXTS = ("content", "refusal", "reasoning_content", "reasoning")  # a delta's text channels
+_LEGACY_TEXTS = ("text",)
+_REASONING = ("reasoning_content", "reasoning")
+ChannelKey = tuple[int, str]  # (choice index, the field its text is in)
 
 
 class ChatChoices(ChannelReader):
@@ -38,6 +50,7 @@ class ChatChoices(ChannelReader):
         super().__init__(guard)
         self.legacy = legacy
         self.template: dict[str, Any] | None = None  # the last chunk: the shape of one that sends what was held
+        self.holder = "delta"  # where a choice's pieces are: `delta`, or `message` (Bedrock's Mistral)
 
     def event(self, payload: dict[str, Any], raw: bytes, framing: Framing) -> Emit:
         """`payload` has a list of `choices`."""
@@ -54,10 +67,10 @@ class ChatChoices(ChannelReader):
         """At the end of the stream: what the channels still hold, in chunks of their own."""
         out: Emit = []
         if self.template is not None:
-            for index, window in self.texts.items():
+            for key, window in self.texts.items():
                 rest = window.close()
                 if rest[1]:
-                    out.append(released_event("", partial(self._held_text, index), rest, framing))
+                    out.append(released_event("", partial(self._held_text, key), rest, framing))
             for key, call in self.calls.items():
                 rest = call.close()
                 if rest[1]:
@@ -68,23 +81,42 @@ class ChatChoices(ChannelReader):
 
     def _choice(self, choice: dict[str, Any], edits: list[Edit]) -> None:
         index = choice["index"] if isinstance(choice.get("index"), int) else 0
-        finished = choice.get("finish_reason") is not None
-        key = "text" if self.legacy else "content"
-        holder = choice if self.legacy else choice.get("delta")
-        if isinstance(holder, dict) and isinstance(holder.get(key), str):
-            path = ("choices", index, "text") if self.legacy else ("choices", index, "message", "content")
-            pushed(self.text(index, path), holder, key, edits, closing=finished)
-            if finished:
-                del self.texts[index]
-        elif finished and index in self.texts:
-            rest_client, rest_stored = self.texts.pop(index).close()
-            target = choice.setdefault("delta", {}) if not self.legacy else choice
-            if (rest_client or rest_stored) and isinstance(target, dict):
-                edits.append((target, key, None, rest_client, rest_stored))
+        finished = choice.get("finish_reason") is not None or choice.get("stop_reason") is not None
+        if not self.legacy and "delta" not in choice and isinstance(choice.get("message"), dict):
+            self.holder = "message"
+        holder = choice if self.legacy else choice.get(self.holder)
+        # Models reason first, then answer: the answer's first piece ends the reasoning, so its
+        # held tail goes out now, not after the whole answer.
+        answering = isinstance(holder, dict) and bool(holder.get("content")) and isinstance(holder["content"], str)
+        for key in _LEGACY_TEXTS if self.legacy else _CHAT_TEXTS:
+            ends = finished or (answering and key in _REASONING)
+            self._text((index, key), choice, holder, edits, ends)
         if not self.legacy and isinstance(holder, dict):
             self._calls(index, holder, edits, finished)
         if finished:
             self._end_calls(index, choice, edits)
+
+    def _text(self, key: ChannelKey, choice: dict[str, Any], holder: object, edits: list[Edit], finished: bool) -> None:
+        """One text channel of a choice: its piece in this chunk, and all it held if it ends here."""
+        field = key[1]
+        if isinstance(holder, dict) and isinstance(holder.get(field), str):
+            path = ("choices", key[0], "text") if self.legacy else ("choices", key[0], "message", field)
+            pushed(self.text(key, path), holder, field, edits, closing=finished)
+            if finished:
+                del self.texts[key]
+        elif finished and key in self.texts:
+            rest_client, rest_stored = self.texts.pop(key).close()
+            if rest_client or rest_stored:
+                edits.append((self._holder_of(choice), field, None, rest_client, rest_stored))
+
+    def _holder_of(self, choice: dict[str, Any]) -> dict[str, Any]:
+        """The dict a choice's pieces go in, made when the chunk has none (a bare finish)."""
+        if self.legacy:
+            return choice
+        holder = choice.get(self.holder)
+        if not isinstance(holder, dict):
+            holder = choice[self.holder] = {}
+        return holder
 
     def _calls(self, index: int, delta: dict[str, Any], edits: list[Edit], finished: bool) -> None:
         """Each tool call's fragment of arguments in this delta."""
@@ -116,9 +148,8 @@ class ChatChoices(ChannelReader):
         """The choice finished: its calls not in this chunk send what they held in it."""
         for key in [key for key in self.calls if key[0] == index]:
             rest_client, rest_stored = self.calls.pop(key).close()
-            delta = choice.setdefault("delta", {}) if rest_client or rest_stored else None
-            if isinstance(delta, dict):
-                function = self._call_entry(delta, key[1])
+            if rest_client or rest_stored:
+                function = self._call_entry(self._holder_of(choice), key[1])
                 edits.append((function, "arguments", None, rest_client, rest_stored))
 
     @staticmethod
@@ -139,15 +170,17 @@ class ChatChoices(ChannelReader):
         payload = copy.deepcopy(self.template)
         payload["choices"] = [{"index": index, **choice, "finish_reason": None}]
         payload.pop("usage", None)
+        payload.pop(METRICS_KEY, None)  # Bedrock's counts belong to the chunk that carried them
         return payload
 
-    def _held_text(self, index: int, text: str) -> dict[str, Any]:
-        return self._held_chunk(index, {"text": text} if self.legacy else {"delta": {"content": text}})
+    def _held_text(self, key: ChannelKey, text: str) -> dict[str, Any]:
+        index, field = key
+        return self._held_chunk(index, {"text": text} if self.legacy else {self.holder: {field: text}})
 
     def _held_call(self, key: tuple[int, int | str], text: str) -> dict[str, Any]:
         delta: dict[str, Any] = {}
         self._call_entry(delta, key[1])["arguments"] = text
-        return self._held_chunk(key[0], {"delta": delta})
+        return self._held_chunk(key[0], {self.holder: delta})
 
 
 class ChatDialect(Dialect):

@@ -9,9 +9,12 @@ must be decoded to know what it holds).
 - ConverseStream: `contentBlockDelta` text and tool-use input, ended by `contentBlockStop`
   (answer_converse).
 - InvokeModelWithResponseStream: `chunk` frames whose base64 `bytes` hold the model's own
-  events: Anthropic's (answer_anthropic), Amazon Nova's Converse-like ones (answer_converse)
-  and OpenAI-style chat chunks (gpt-oss; answer_chat), text and tool calls alike. Other model
-  families are relayed unchanged and said so on the span.
+  events: Anthropic's (answer_anthropic), Amazon Nova's Converse-like ones (answer_converse),
+  OpenAI-style chat chunks (gpt-oss, AI21 Jamba, Mistral's chat form) and completion-style
+  ones (`choices[].text`: DeepSeek; answer_chat), text and tool calls alike; and the text
+  pieces of Titan Text, Llama, Mistral's prompt form and Cohere (answer_invoke). A chunk in
+  any other shape is relayed unchanged and said so on the span. A chunk is re-encoded (and its
+  frame rebuilt) only when its text changed.
 
 A block ends the stream with a `validationException` frame, which boto3 raises as an
 `EventStreamError` while the caller iterates.
@@ -36,6 +39,7 @@ from glassgate.proxy.answer_anthropic import AnthropicBlocks
 from glassgate.proxy.answer_chat import ChatChoices
 from glassgate.proxy.answer_converse import DELTA, STOP, ConverseBlocks
 from glassgate.proxy.answer_events import Emit, Pair, loads
+from glassgate.proxy.answer_invoke import READERS, PieceReader, family_of
 
 _PRELUDE = 12
 _STRING = 7
@@ -43,7 +47,8 @@ _STRING = 7
 _FIXED_WIDTHS = {0: 0, 1: 0, 2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}
 # Amazon Nova's invoke chunks name their event by their key, as ConverseStream's frames do.
 _NOVA_EVENTS = ("contentBlockDelta", "contentBlockStop", "messageStart", "contentBlockStart", "messageStop", "metadata")
-_NOT_READ = "not blocked or redacted: this Bedrock model family's stream is not read by guardrails"
+_NOT_READ = "not blocked or redacted: a Bedrock invoke stream chunk of a shape guardrails do not read"
+_CHOICE_KEYS = ("delta", "message", "finish_reason", "stop_reason")  # what makes a dict a chat-style choice
 
 
 def _headers(raw: bytes) -> dict[str, str]:
@@ -141,14 +146,26 @@ _NEW_CHUNKS = _ChunkFraming(_CHUNK_HEADERS, {}, {})  # for chunks that send what
 class EventStreamAnswerGuard:
     """`feed` each chunk of a Bedrock stream, relay what comes back; `ended` after a block."""
 
-    __slots__ = ("_anthropic", "_chat", "_converse", "_guard", "_pending", "ended", "invoke")
+    __slots__ = (
+        "_anthropic",
+        "_chat",
+        "_completions",
+        "_converse",
+        "_guard",
+        "_pending",
+        "_pieces",
+        "ended",
+        "invoke",
+    )
 
     def __init__(self, guard: AnswerGuard, *, invoke: bool) -> None:
         self._guard = guard
         self._pending = b""
         self._converse = ConverseBlocks(guard)  # ConverseStream, and Nova's invoke chunks
         self._anthropic = AnthropicBlocks(guard)
-        self._chat = ChatChoices(guard, legacy=False)  # OpenAI-style models (gpt-oss)
+        self._chat = ChatChoices(guard, legacy=False)  # OpenAI-style models (gpt-oss), Mistral's chat form
+        self._completions = ChatChoices(guard, legacy=True)  # `choices[].text` (DeepSeek)
+        self._pieces: dict[str, PieceReader] = {}  # by family, made at its first chunk
         self.invoke = invoke
         self.ended = False
 
@@ -179,7 +196,10 @@ class EventStreamAnswerGuard:
         if self.ended:
             return b"", b""
         rest, self._pending = self._pending, b""
-        held = [*self._converse.finish(), *self._anthropic.finish(), *self._chat.finish(_NEW_CHUNKS)]
+        held = [*self._converse.finish(), *self._anthropic.finish()]
+        held += [*self._chat.finish(_NEW_CHUNKS), *self._completions.finish(_NEW_CHUNKS)]
+        for reader in self._pieces.values():
+            held += reader.finish(_NEW_CHUNKS)
         if self._guard.blocked_by is not None:
             self.ended = True
             error = exception_frame(self._guard.blocked_by)
@@ -214,11 +234,29 @@ class EventStreamAnswerGuard:
         if nova is not None:
             return self._converse.event(nova, chunk[nova], raw, _ChunkFraming(header_bytes, outer, chunk, nova))
         choices = chunk.get("choices")
-        if isinstance(choices, list) and all(isinstance(choice, dict) and "delta" in choice for choice in choices):
-            return self._chat.event(chunk, raw, framing)
+        choices_reader = self._choices_reader(choices) if isinstance(choices, list) else None
+        if choices_reader is not None:
+            return choices_reader.event(chunk, raw, framing)
+        family = family_of(chunk)
+        if family is not None:
+            reader = self._pieces.get(family)
+            if reader is None:
+                reader = self._pieces[family] = READERS[family](self._guard)
+            return reader.event(chunk, raw, framing)
         if _NOT_READ not in self._guard.notes:
             self._guard.notes.append(_NOT_READ)
         return [(raw, raw)]
+
+    def _choices_reader(self, choices: list[Any]) -> ChatChoices | None:
+        """The reader of a chunk's `choices`: completion-style pieces (`text`, no `delta` or
+        `message`), chat-style ones (in `delta` or `message`, or a bare finish), or none."""
+        if not all(isinstance(choice, dict) for choice in choices):
+            return None
+        if choices and all("text" in c and "delta" not in c and "message" not in c for c in choices):
+            return self._completions
+        if all(any(key in choice for key in _CHOICE_KEYS) for choice in choices):
+            return self._chat
+        return None
 
     def _blocked_or(self, frames: Emit) -> Emit:
         if self._guard.blocked_by is None:

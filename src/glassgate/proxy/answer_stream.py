@@ -11,7 +11,9 @@ stream with the vendor's own error event, which the SDKs raise as an error.
 - OpenAI / Azure Chat Completions and legacy Completions: answer_chat
 - OpenAI Responses: answer_responses
 - Anthropic Messages: answer_anthropic
-- Bedrock ConverseStream and InvokeModel streams (AWS event-stream frames): answer_eventstream
+- Bedrock ConverseStream and InvokeModel streams (AWS event-stream frames): answer_eventstream,
+  with the invoke families that write plain text pieces (Titan, Llama, Mistral, Cohere) in
+  answer_invoke
 
 Every event comes out twice, (to the client, to the span): the same bytes unless this call
 restores its request's placeholders (guardrails.answers), when the client's copy has the

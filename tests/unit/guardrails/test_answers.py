@@ -111,3 +111,34 @@ def test_an_answer_that_is_not_json_is_forwarded_and_noted() -> None:
     answer_guard = guard(("pii", "redact"))
     verdict = answer_guard.check_body("openai", "/v1/chat/completions", b"jane.doe@example.com")
     assert verdict.action == "forward" and "not JSON" in answer_guard.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("model", "answer"),
+    [
+        ("meta.llama3-8b-instruct-v1%3A0", {"generation": "Mail jane.doe@example.com", "stop_reason": "stop"}),
+        ("amazon.titan-text-express-v1", {"results": [{"outputText": "Mail jane.doe@example.com"}]}),
+        ("mistral.mistral-7b-instruct-v0%3A2", {"outputs": [{"text": "Mail jane.doe@example.com"}]}),
+        (
+            "mistral.mistral-large-2407-v1%3A0",
+            {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Mail jane.doe@example.com"}}]},
+        ),
+        (
+            "cohere.command-r-v1%3A0",
+            {
+                "text": "Mail jane.doe@example.com",
+                "chat_history": [
+                    {"role": "USER", "message": "Who?"},
+                    {"role": "CHATBOT", "message": "Mail jane.doe@example.com"},
+                ],
+                "citations": [{"start": 5, "end": 25, "text": "jane.doe@example.com", "document_ids": []}],
+                "finish_reason": "COMPLETE",
+            },
+        ),
+    ],
+)
+def test_whole_bedrock_invoke_answers_of_every_text_family_are_redacted_everywhere(model: str, answer: object) -> None:
+    body = orjson.dumps(answer)
+    verdict = guard(("pii", "redact")).check_body("bedrock", f"/model/{model}/invoke", body)
+    assert verdict.action == "redact"
+    assert verdict.body == body.replace(b"jane.doe@example.com", b"<EMAIL_1>")

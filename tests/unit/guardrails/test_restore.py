@@ -299,6 +299,21 @@ def test_a_whole_answer_keeps_placeholders_for_the_span_and_restores_them_for_th
     assert orjson.loads(message["tool_calls"][0]["function"]["arguments"]) == {"to": BOB, "note": "<EMAIL_9>"}
 
 
+def test_a_whole_cohere_answer_is_restored_in_its_text_and_in_its_own_turn_of_the_history() -> None:
+    guard = restoring()
+    answer = {
+        "text": "To <EMAIL_1>.",
+        "chat_history": [
+            {"role": "USER", "message": "Write to <EMAIL_1>."},
+            {"role": "CHATBOT", "message": "To <EMAIL_1>."},
+        ],
+    }
+    body = orjson.dumps(answer)
+    restored = orjson.loads(guard.restored_body("bedrock", "/model/cohere.command-r-v1%3A0/invoke", body))
+    assert restored["text"] == restored["chat_history"][1]["message"] == f"To {JANE}."
+    assert restored["chat_history"][0]["message"] == "Write to <EMAIL_1>.", "the request's echo, as it came"
+
+
 def test_a_whole_answer_without_placeholders_is_the_same_bytes() -> None:
     guard = restoring()
     body = b'{"content": [{"type": "text", "text": "no placeholder here"}], "role": "assistant"}'

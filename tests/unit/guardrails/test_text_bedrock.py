@@ -367,7 +367,8 @@ INVOKE_ANSWERS: list[tuple[str, Any, list[tuple[str, str]]]] = [
     ("meta.llama3-8b-instruct-v1%3A0", sample.LLAMA_RESPONSE, [("assistant", "Hello there!")]),
     ("mistral.mistral-7b-instruct-v0%3A2", sample.MISTRAL_RESPONSE, [("assistant", "Hello there!")]),
     ("mistral.mistral-large-2407-v1%3A0", sample.MISTRAL_CHAT_RESPONSE, [("assistant", "Hello there!")]),
-    ("cohere.command-r-v1%3A0", sample.COHERE_RESPONSE, [("assistant", "Hello there!")]),
+    # Command R returns the answer twice: as `text`, and as its own turn appended to `chat_history`.
+    ("cohere.command-r-v1%3A0", sample.COHERE_RESPONSE, [("assistant", "Hello there!")] * 2),
     ("cohere.command-text-v14", sample.COHERE_OLD_RESPONSE, [("assistant", "Hello there!")]),
     ("openai.gpt-oss-20b-1%3A0", sample.OPENAI_RESPONSE, [("assistant", "Hello there!")]),
     (
@@ -389,7 +390,8 @@ INVOKE_ANSWERS: list[tuple[str, Any, list[tuple[str, str]]]] = [
 def test_invoke_answers_of_every_family(model_path: str, answer: Any, expected: list[tuple[str, str]]) -> None:
     extraction = response_texts("bedrock", f"/model/{model_path}/invoke", answer)
     assert texts(extraction) == expected
-    expected_skips = ["chat_history: echo of the conversation not scanned"] if "chat_history" in answer else []
+    echo = "chat_history: echo of the conversation not scanned (only the answer's own turn is)"
+    expected_skips = [echo] if "chat_history" in answer else []
     assert extraction.skipped == expected_skips
 
 
@@ -444,3 +446,28 @@ def test_answers_without_text_say_so() -> None:
     assert texts(unknown) == [("other", "Hi")]
     error = response_texts("bedrock", CLAUDE, {"message": "Too many requests"})
     assert error.skipped == ["body: an error body (the vendor's message, not an answer) not scanned"]
+
+
+def test_a_cohere_answer_is_read_wherever_the_body_repeats_it() -> None:
+    answer = {
+        "text": "Mail jane@example.com",
+        "chat_history": [
+            {"role": "USER", "message": "Who?"},
+            {"role": "CHATBOT", "message": "Earlier answer"},
+            {"role": "CHATBOT", "message": "Mail jane@example.com"},
+        ],
+        "citations": [{"start": 5, "end": 21, "text": "jane@example.com", "document_ids": ["d1"]}],
+        "search_queries": [{"text": "jane contact", "generation_id": "g"}],
+        "documents": [{"id": "d1", "snippet": "jane@example.com"}],
+    }
+    extraction = response_texts("bedrock", "/model/cohere.command-r-plus-v1%3A0/invoke", answer)
+    assert [(f.path, f.text) for f in extraction.fields] == [
+        (("text",), "Mail jane@example.com"),
+        (("citations", 0, "text"), "jane@example.com"),
+        (("search_queries", 0, "text"), "jane contact"),
+        (("chat_history", 2, "message"), "Mail jane@example.com"),
+    ]
+    assert extraction.skipped == [
+        "documents: retrieved documents (the connectors' text, not the model's) not scanned",
+        "chat_history: echo of the conversation not scanned (only the answer's own turn is)",
+    ]

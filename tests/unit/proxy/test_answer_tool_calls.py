@@ -246,7 +246,7 @@ def test_responses_mcp_arguments_and_custom_tool_input_are_channels_too() -> Non
             for at in range(0, len(note), 4)
         ],
         ("response.custom_tool_call_input.done", {**where, "item_id": "ct_1", "input": note}),
-        ("response.refusal.delta", {**where, "item_id": "m1", "delta": "I cannot"}),
+        ("response.audio.transcript.delta", {"delta": "I cannot"}),
     ]
     chunks = [sse({"type": kind, "sequence_number": n, **fields}, kind) for n, (kind, fields) in enumerate(steps)]
     client, _ = relay("openai", RESPONSES, chunks, answer := output_guard())
@@ -261,7 +261,7 @@ def test_responses_mcp_arguments_and_custom_tool_input_are_channels_too() -> Non
         == "Mail <EMAIL_1> now"
     )
     assert chunks[-1] in client
-    assert "not blocked or redacted: response.refusal.delta events" in answer.notes, "nothing passes unread unsaid"
+    assert "not blocked or redacted: response.audio.transcript.delta events" in answer.notes, "never unread unsaid"
 
 
 # --- Anthropic Messages ---------------------------------------------------------------------------------------
@@ -418,9 +418,9 @@ def test_bedrock_invoke_openai_style_tool_calls_are_redacted() -> None:
     assert json.loads(joined) == REDACTED
 
 
-def test_a_bedrock_family_guardrails_do_not_read_is_relayed_and_noted() -> None:
-    titan = "/model/amazon.titan-text-express-v1/invoke-with-response-stream"
-    frames = [es.chunk({"outputText": f"Mail {EMAIL}", "index": 0})]
-    client, _ = relay("bedrock", titan, frames, answer := output_guard())
+def test_an_invoke_chunk_of_a_shape_guardrails_do_not_read_is_relayed_and_noted() -> None:
+    unknown = "/model/acme.model-v1/invoke-with-response-stream"
+    frames = [es.chunk({"completion": f"Mail {EMAIL}", "index": 0})]
+    client, _ = relay("bedrock", unknown, frames, answer := output_guard())
     assert client == frames[0]
-    assert any("not read by guardrails" in note for note in answer.notes)
+    assert any("of a shape guardrails do not read" in note for note in answer.notes)

@@ -139,13 +139,28 @@ def request(c: Collector, path: str, body: dict[str, Any]) -> None:
 
 
 def _cohere_response(c: Collector, body: dict[str, Any]) -> None:
-    c.text(("text",), "assistant", body.get("text"))
+    answer = body.get("text")
+    c.text(("text",), "assistant", answer)
     for index, generation in entries(body.get("generations")):
         c.text(("generations", index, "text"), "assistant", _get(generation, "text"))
     for index, call in entries(body.get("tool_calls")):
         c.strings(("tool_calls", index, "parameters"), _get(call, "parameters"), "tool_arguments")
-    if body.get("chat_history"):
-        c.skip(("chat_history",), "echo of the conversation not scanned")
+    # Citations quote the answer and search queries are the model's own words: a value redacted
+    # in `text` must not reach the client through them.
+    for key in ("citations", "search_queries"):
+        for index, item in entries(body.get(key)):
+            c.text((key, index, "text"), "assistant", _get(item, "text"))
+    if body.get("documents"):
+        c.skip(("documents",), "retrieved documents (the connectors' text, not the model's) not scanned")
+    echoed = False
+    for index, turn in entries(body.get("chat_history")):
+        # Command R appends the answer to the history it returns: that turn is the answer again.
+        if isinstance(answer, str) and answer and _get(turn, "role") == "CHATBOT" and _get(turn, "message") == answer:
+            c.text(("chat_history", index, "message"), "assistant", answer)
+        else:
+            echoed = True
+    if echoed:
+        c.skip(("chat_history",), "echo of the conversation not scanned (only the answer's own turn is)")
 
 
 def _invoke_response(c: Collector, model: str | None, body: dict[str, Any]) -> None:
