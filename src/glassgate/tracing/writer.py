@@ -31,13 +31,9 @@ log = logging.getLogger(__name__)
 SpanInserter = Callable[[Sequence[Span]], Awaitable[None]]
 SpanObserver = Callable[[Span], None]
 _MAX_BACKOFF_S = 5.0
-# Capture is CPU work on the proxy's event loop (~50-80 µs a span with its encoding). The
-# writer yields after this many spans, so a call in flight waits at most ~0.6 ms for it...
-_MIN_SPANS_BETWEEN_YIELDS = 8
-# ...unless calls arrive faster than it builds their spans: then it takes a larger share of
-# the loop (a sixteenth of its backlog between yields), so the proxy slows to the pace at
-# which calls can be traced instead of the queue filling up and dropping them.
-_BACKLOG_SHARE = 16
+# Capture is CPU work on the proxy's event loop (~50-80 µs a span with its encoding): the
+# writer yields after this many spans, so a call in flight waits at most ~0.6 ms for it.
+_SPANS_BETWEEN_YIELDS = 8
 
 
 class BatchPreparer(Protocol):
@@ -227,11 +223,8 @@ class SpanWriter:
         """The next batch's spans, each built and prepared in turn, yielding to calls in flight."""
         batch: list[Span] = []
         prepared: list[Any] = []
-        since_yield = 0
         while self._queue and len(batch) < self._batch_size:
-            since_yield += 1
-            if since_yield > max(_MIN_SPANS_BETWEEN_YIELDS, len(self._queue) // _BACKLOG_SHARE):
-                since_yield = 0
+            if len(batch) % _SPANS_BETWEEN_YIELDS == _SPANS_BETWEEN_YIELDS - 1:
                 await asyncio.sleep(0)
             exchange = self._queue.popleft()
             self._queued_bytes -= exchange.captured_bytes + len(exchange.request_body)

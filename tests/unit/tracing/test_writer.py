@@ -196,32 +196,6 @@ async def test_a_preparer_sees_each_span_as_it_is_built_and_the_inserter_gets_it
     assert inserter.span_ids == [f"{number:016x}" for number in (2, 1, 0, 4, 3)], "the preparer's batches"
 
 
-async def test_the_writer_yields_often_but_takes_a_larger_share_of_the_loop_when_calls_back_up(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    yields: list[float] = []  # the writer's bare yields to calls in flight
-
-    async def counting_sleep(delay: float) -> None:
-        if not delay:
-            yields.append(delay)
-        await _real_sleep(delay)
-
-    monkeypatch.setattr(asyncio, "sleep", counting_sleep)
-    inserter = FakeInserter()
-    writer = SpanWriter(inserter, settings(queue_size=5000, batch_size=500))
-    for number in range(40):
-        writer.submit(make_exchange(number))
-    writer.start()
-    await wait_until(lambda: writer.counters.written == 40)
-    few = len(yields)
-    assert few >= 40 // 9, "a short queue: a yield at least every 9 spans"
-    for number in range(40, 3240):
-        writer.submit(make_exchange(number))
-    await writer.stop()
-    assert writer.counters.written == 3240 and writer.counters.dropped == 0
-    assert len(yields) - few < 3200 // 9 / 2, "a backlog: much longer runs between yields"
-
-
 async def test_spans_are_built_from_the_exchanges() -> None:
     inserter = FakeInserter()
     writer = SpanWriter(inserter, settings())
