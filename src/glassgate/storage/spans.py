@@ -142,8 +142,8 @@ def _row(span: Span) -> dict[str, Any]:
     return row
 
 
-def _finding_rows(span: Span) -> list[dict[str, Any]]:
-    return [
+def _findings_document(spans: Sequence[Span]) -> str:
+    rows = [
         {
             "span_id": span.span_id,
             "started_at": span.started_at,
@@ -158,36 +158,20 @@ def _finding_rows(span: Span) -> list[dict[str, Any]]:
             "start_offset": finding.start,
             "end_offset": finding.end,
         }
+        for span in spans
         for seq, finding in enumerate(span.findings)
     ]
+    return orjson.dumps(rows).decode()
 
 
-@dataclass(slots=True)
-class EncodedSpan:
-    """One span's share of its batch's INSERT arguments: its row, packed bodies and findings."""
-
-    row: dict[str, Any]
-    has_bodies: bool
-    request_body: bytes | None
-    response_body: bytes | None
-    findings: list[dict[str, Any]]
-
-
-def encode_span(span: Span) -> EncodedSpan:
-    """The per-span work of `encode`, which the writer does as each span is built: spread over the
-    build, it never holds the event loop (and every call in flight) for a whole batch at once."""
-    has_bodies = span.request_body is not None or span.response_body is not None
-    return EncodedSpan(
-        row=_row(span),
-        has_bodies=has_bodies,
-        request_body=bodies.pack(span.request_body) if has_bodies else None,
-        response_body=bodies.pack(span.response_body) if has_bodies else None,
-        findings=_finding_rows(span) if span.findings else [],
-    )
+def _batch_document(spans: Sequence[Span]) -> str:
+    encoded = orjson.dumps([_row(span) for span in spans], option=orjson.OPT_NON_STR_KEYS)
+    # PostgreSQL's text and jsonb cannot hold NUL characters; a preview, an error or an attribute can.
+    return encoded.replace(b"\\u0000", b"\\ufffd").decode()
 
 
 class EncodedBatch(list[Span]):
-    """Spans with their INSERT arguments already built.
+    """Spans with their INSERT document already built.
 
     The writer encodes the next batch while the previous one is in PostgreSQL, so the
     CPU work of encoding overlaps the database's instead of adding to it.
@@ -196,38 +180,18 @@ class EncodedBatch(list[Span]):
     arguments: tuple[str, list[str], list[datetime], list[bytes | None], list[bytes | None], str]
 
 
-def assemble(spans: Sequence[Span], encoded: Sequence[EncodedSpan]) -> EncodedBatch:
-    """The batch from its spans' encodings (`encode_span`, in the same order): one orjson call each
-    for the rows and the findings."""
+def encode(spans: Sequence[Span]) -> EncodedBatch:
     batch = EncodedBatch(spans)
-    with_bodies = [(span, part) for span, part in zip(spans, encoded, strict=True) if part.has_bodies]
-    document = orjson.dumps([part.row for part in encoded], option=orjson.OPT_NON_STR_KEYS)
+    with_bodies = [span for span in spans if span.request_body is not None or span.response_body is not None]
     batch.arguments = (
-        # PostgreSQL's text and jsonb cannot hold NUL characters; a preview, an error or an attribute can.
-        document.replace(b"\\u0000", b"\\ufffd").decode(),
-        [span.span_id for span, _ in with_bodies],
-        [span.started_at for span, _ in with_bodies],
-        [part.request_body for _, part in with_bodies],
-        [part.response_body for _, part in with_bodies],
-        orjson.dumps([row for part in encoded for row in part.findings]).decode(),
+        _batch_document(spans),
+        [span.span_id for span in with_bodies],
+        [span.started_at for span in with_bodies],
+        [bodies.pack(span.request_body) for span in with_bodies],
+        [bodies.pack(span.response_body) for span in with_bodies],
+        _findings_document(spans),
     )
     return batch
-
-
-def encode(spans: Sequence[Span]) -> EncodedBatch:
-    return assemble(spans, [encode_span(span) for span in spans])
-
-
-class BatchEncoder:
-    """What the writer is given to encode batches as it builds them (see tracing.writer)."""
-
-    @staticmethod
-    def span(span: Span) -> EncodedSpan:
-        return encode_span(span)
-
-    @staticmethod
-    def batch(spans: list[Span], encoded: list[EncodedSpan]) -> EncodedBatch:
-        return assemble(spans, encoded)
 
 
 async def insert_spans(pool: asyncpg.Pool, spans: Sequence[Span]) -> int:

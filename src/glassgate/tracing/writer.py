@@ -16,7 +16,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from glassgate.config import TracingSettings
 from glassgate.guardrails.engine import GuardrailEngine
@@ -30,20 +29,11 @@ log = logging.getLogger(__name__)
 
 SpanInserter = Callable[[Sequence[Span]], Awaitable[None]]
 SpanObserver = Callable[[Span], None]
+# Optional CPU work on a finished batch (encoding it for the database), run while the
+# previous batch is being written; returns the spans to pass to the inserter.
+BatchPreparer = Callable[[list[Span]], Sequence[Span]]
 _MAX_BACKOFF_S = 5.0
-# Capture is CPU work on the proxy's event loop (~50-80 µs a span with its encoding): the
-# writer yields after this many spans, so a call in flight waits at most ~0.6 ms for it.
-_SPANS_BETWEEN_YIELDS = 8
-
-
-class BatchPreparer(Protocol):
-    """Optional CPU work that readies spans for the inserter (encoding them for the database),
-    done while the previous batch is being written: `span` as each span is built, `batch` once
-    the batch is complete, returning the spans to pass to the inserter."""
-
-    def span(self, span: Span) -> Any: ...
-
-    def batch(self, spans: list[Span], prepared: list[Any]) -> Sequence[Span]: ...
+_SPANS_BETWEEN_YIELDS = 16
 
 
 @dataclass
@@ -145,8 +135,8 @@ class SpanWriter:
                         await asyncio.wait_for(self._wakeup.wait(), self._interval)
                     self._wakeup.clear()
                     continue
-                built, prepared = await self._take_batch()
-                batch = self._prepare.batch(built, prepared) if built and self._prepare is not None else built
+                built = await self._take_batch()
+                batch = self._prepare(built) if built and self._prepare is not None else built
                 if in_flight is not None:
                     written, in_flight = await in_flight, None
                     if not written:
@@ -219,12 +209,12 @@ class SpanWriter:
         self._backoff = 0.1
         log.info("replayed the spilled spans; the spill is empty")
 
-    async def _take_batch(self) -> tuple[list[Span], list[Any]]:
-        """The next batch's spans, each built and prepared in turn, yielding to calls in flight."""
+    async def _take_batch(self) -> list[Span]:
         batch: list[Span] = []
-        prepared: list[Any] = []
         while self._queue and len(batch) < self._batch_size:
             if len(batch) % _SPANS_BETWEEN_YIELDS == _SPANS_BETWEEN_YIELDS - 1:
+                # Capture is CPU work on the proxy's event loop: building 500 spans at once
+                # would hold every in-flight call for tens of milliseconds.
                 await asyncio.sleep(0)
             exchange = self._queue.popleft()
             self._queued_bytes -= exchange.captured_bytes + len(exchange.request_body)
@@ -237,11 +227,9 @@ class SpanWriter:
                 )
                 span = fallback_span(exchange, exc)
             batch.append(span)
-            if self._prepare is not None:
-                prepared.append(self._prepare.span(span))
             if self._observe is not None:
                 self._observe(span)
-        return batch, prepared
+        return batch
 
     async def _build(self, exchange: Exchange) -> Span:
         build = functools.partial(

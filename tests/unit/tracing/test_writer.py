@@ -167,35 +167,6 @@ async def test_stop_drains_everything_in_batches() -> None:
     assert writer.depth == 0
 
 
-class RecordingPreparer:
-    """Prepares each span as it is built, then hands the inserter a batch tagged with what it saw."""
-
-    def __init__(self) -> None:
-        self.prepared: list[str] = []
-        self.batches: list[list[str]] = []
-
-    def span(self, span: Span) -> str:
-        self.prepared.append(span.span_id)
-        return f"encoded {span.span_id}"
-
-    def batch(self, spans: list[Span], prepared: list[str]) -> Sequence[Span]:
-        assert prepared == [f"encoded {span.span_id}" for span in spans], "one part per span, in order"
-        self.batches.append(prepared)
-        return list(reversed(spans))
-
-
-async def test_a_preparer_sees_each_span_as_it_is_built_and_the_inserter_gets_its_batch() -> None:
-    inserter, preparer = FakeInserter(), RecordingPreparer()
-    writer = SpanWriter(inserter, settings(batch_size=3), prepare=preparer)
-    for number in range(5):
-        writer.submit(make_exchange(number))
-    writer.start()
-    await writer.stop()
-    assert preparer.prepared == [f"{number:016x}" for number in range(5)]
-    assert [len(batch) for batch in preparer.batches] == [3, 2]
-    assert inserter.span_ids == [f"{number:016x}" for number in (2, 1, 0, 4, 3)], "the preparer's batches"
-
-
 async def test_spans_are_built_from_the_exchanges() -> None:
     inserter = FakeInserter()
     writer = SpanWriter(inserter, settings())
