@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -9,7 +10,7 @@ import ssl
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,20 @@ class GlassgateProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
     verify: ssl.SSLContext | bool = True  # trusts Glassgate's CA when it serves HTTPS
+    config_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # the server's environment, which the CLI gets too
+
+    def cli_json(self, *args: str) -> Any:
+        """`glassgate ARGS --json --config <the server's>`, run as the server runs; its JSON output."""
+        assert self.config_path is not None
+        finished = subprocess.run(
+            [sys.executable, "-m", "glassgate", *args, "--json", "--config", str(self.config_path)],
+            capture_output=True,
+            check=True,
+            env=self.env,
+            cwd=self.config_path.parent,
+        )
+        return json.loads(finished.stdout)
 
     def api(self, path: str, **params: Any) -> httpx.Response:
         return httpx.get(
@@ -150,6 +165,8 @@ def start_glassgate(
         process=process,
         log_path=log_path,
         verify=ssl.create_default_context(cafile=str(tls_ca)) if tls_ca else True,
+        config_path=config_path,
+        env=process_env,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -19,10 +19,7 @@ Upstreams:
 from __future__ import annotations
 
 import gc
-import json
-import os
 import ssl
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -158,42 +155,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
         "UPSTREAM_AWS_SECRET": UPSTREAM_AWS_KEY[1],
     }
     glassgate = start_glassgate(config, workdir, env)
-    issued = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "glassgate",
-            "keys",
-            "create",
-            "--project",
-            "team-a",
-            "--json",
-            "--config",
-            str(workdir / "glassgate.yaml"),
-        ],
-        capture_output=True,
-        check=True,
-        env={**os.environ, **env},
-    )
-    key = json.loads(issued.stdout)["key"]
-    aws_issued = subprocess.run(
-        [
-            *GLASSGATE,
-            "keys",
-            "create",
-            "--project",
-            "team-b",
-            "--aws",
-            "--json",
-            "--config",
-            str(workdir / "glassgate.yaml"),
-        ],
-        capture_output=True,
-        check=True,
-        env={**os.environ, **env},
-        cwd=workdir,
-    )
-    aws_key = json.loads(aws_issued.stdout)
+    key = glassgate.cli_json("keys", "create", "--project", "team-a")["key"]
+    aws_key = glassgate.cli_json("keys", "create", "--project", "team-b", "--aws")
     vendor_host = vendor_server.url.removeprefix("http://")
     yield Stack(
         glassgate,

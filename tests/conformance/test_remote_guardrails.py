@@ -10,8 +10,6 @@ and the stored span; the last checks that no provider key reaches a span or the 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -174,24 +172,8 @@ def remote(
         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
     }
     glassgate = start_glassgate(config, workdir, env)
-    issued = subprocess.run(
-        [
-            *GLASSGATE,
-            "keys",
-            "create",
-            "--project",
-            "p",
-            "--aws",
-            "--json",
-            "--config",
-            str(workdir / "glassgate.yaml"),
-        ],
-        capture_output=True,
-        check=True,
-        env={**os.environ, **env},
-        cwd=workdir,
-    )
-    stack = RemoteStack(glassgate, vendor, claude, content_safety, judge, bedrock, json.loads(issued.stdout))
+    aws_key = glassgate.cli_json("keys", "create", "--project", "p", "--aws")
+    stack = RemoteStack(glassgate, vendor, claude, content_safety, judge, bedrock, aws_key)
     yield stack
     for client in stack.clients.values():
         client.close()

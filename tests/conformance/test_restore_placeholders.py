@@ -13,8 +13,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +24,7 @@ import yaml
 
 from glassgate.storage.bodies import unpack
 from tests.conformance.clients import anthropic_client, sdk_client
-from tests.conformance.conftest import GLASSGATE, UPSTREAM_AWS_KEY, Stack
+from tests.conformance.conftest import UPSTREAM_AWS_KEY, Stack
 from tests.conformance.test_bedrock_sdk import aws_env
 from tests.conformance.test_guardrails import SECRET
 from tests.harness import ADMIN_TOKEN, create_database, start_glassgate
@@ -89,16 +87,9 @@ def restoring(
     }
     env = {"UPSTREAM_AWS_SECRET": UPSTREAM_AWS_KEY[1]}
     glassgate = start_glassgate(config, workdir, env)
-    config_path = workdir / "glassgate.yaml"
     try:
-        issued = subprocess.run(
-            [*GLASSGATE, "keys", "create", "--project", "team-b", "--aws", "--json", "--config", str(config_path)],
-            capture_output=True,
-            check=True,
-            env={**os.environ, **env},
-            cwd=workdir,
-        )
-        yield dataclasses.replace(stack, glassgate=glassgate, aws_key=json.loads(issued.stdout))
+        aws_key = glassgate.cli_json("keys", "create", "--project", "team-b", "--aws")
+        yield dataclasses.replace(stack, glassgate=glassgate, aws_key=aws_key)
     finally:
         status = glassgate.stop()
     log = glassgate.log()

@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,7 +27,7 @@ import openai
 import pytest
 
 from tests.conformance.clients import point_boto3_at
-from tests.conformance.conftest import BEDROCK_REGION, GLASSGATE, UPSTREAM_AWS_KEY
+from tests.conformance.conftest import BEDROCK_REGION, UPSTREAM_AWS_KEY
 from tests.fakes.text_channels_server import ANSWER, FakeTextChannels
 from tests.fakes.vendor_server import ServerThread
 from tests.harness import ADMIN_TOKEN, GlassgateProcess, create_database, start_glassgate
@@ -84,24 +82,8 @@ def channels(
     env = {"UPSTREAM_AWS_SECRET": UPSTREAM_AWS_KEY[1]}
     glassgate = start_glassgate(config, workdir, env)
     try:
-        keys = [
-            "keys",
-            "create",
-            "--project",
-            "channels",
-            "--aws",
-            "--json",
-            "--config",
-            str(workdir / "glassgate.yaml"),
-        ]
-        issued = subprocess.run(
-            [*GLASSGATE, *keys],
-            capture_output=True,
-            check=True,
-            env={**os.environ, **env},
-            cwd=workdir,
-        )
-        yield ChannelStack(glassgate, vendor, json.loads(issued.stdout))
+        aws_key = glassgate.cli_json("keys", "create", "--project", "channels", "--aws")
+        yield ChannelStack(glassgate, vendor, aws_key)
     finally:
         status = glassgate.stop()
         server.stop()

@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,7 +29,7 @@ import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
 from tests.conformance.clients import point_boto3_at
-from tests.conformance.conftest import BEDROCK_REGION, GLASSGATE, UPSTREAM_AWS_KEY
+from tests.conformance.conftest import BEDROCK_REGION, UPSTREAM_AWS_KEY
 from tests.fakes.tool_call_server import TOOL, FakeToolCaller
 from tests.fakes.vendor_server import ServerThread
 from tests.harness import ADMIN_TOKEN, GlassgateProcess, create_database, start_glassgate
@@ -119,24 +117,8 @@ def tools(postgres_url: str, template_database: str, tmp_path_factory: pytest.Te
     env = {"UPSTREAM_AWS_SECRET": UPSTREAM_AWS_KEY[1]}
     glassgate = start_glassgate(config, workdir, env)
     try:
-        issued = subprocess.run(
-            [
-                *GLASSGATE,
-                "keys",
-                "create",
-                "--project",
-                "tools",
-                "--aws",
-                "--json",
-                "--config",
-                str(workdir / "glassgate.yaml"),
-            ],
-            capture_output=True,
-            check=True,
-            env={**os.environ, **env},
-            cwd=workdir,
-        )
-        yield ToolStack(glassgate, vendor, json.loads(issued.stdout))
+        aws_key = glassgate.cli_json("keys", "create", "--project", "tools", "--aws")
+        yield ToolStack(glassgate, vendor, aws_key)
     finally:
         status = glassgate.stop()
         server.stop()

@@ -94,16 +94,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_
         "evals": {"worker": False},  # the test's own worker does the work
     }
     glassgate = start_glassgate(config, workdir)
-    config_path = workdir / "glassgate.yaml"  # written by start_glassgate
     try:
-        issued = subprocess.run(
-            [*GLASSGATE, "keys", "create", "--project", "evals", "--aws", "--json", "--config", str(config_path)],
-            capture_output=True,
-            check=True,
-            env={key: value for key, value in os.environ.items() if not key.startswith("GLASSGATE_")},
-            cwd=workdir,
-        )
-        yield Stack(glassgate, database_url, bedrock, vendor, anthropic, upstreams, json.loads(issued.stdout))
+        aws_key = glassgate.cli_json("keys", "create", "--project", "evals", "--aws")
+        yield Stack(glassgate, database_url, bedrock, vendor, anthropic, upstreams, aws_key)
     finally:
         glassgate.stop()
         for server in servers:
