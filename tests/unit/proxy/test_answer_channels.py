@@ -10,31 +10,16 @@ from typing import Any
 
 import pytest
 
-from glassgate.config import GuardrailPolicy
 from glassgate.guardrails.answers import AnswerGuard
-from glassgate.guardrails.placeholders import Placeholders, Restorable
-from glassgate.guardrails.policy import CompiledPolicy
 from glassgate.proxy.answer_stream import stream_guard_for
 from glassgate.proxy.sse import parse_events
+from tests.unit.proxy.answer_guards import output_guard, restoring_guard
 
 JANE = "jane.doe@example.com"
 WORDS = ["Sorry, ", "won't ", "mail ", "jane.doe@", "example.com", " today."]
 SAID, REDACTED = "".join(WORDS), "Sorry, won't mail <EMAIL_1> today."
 MASKED, RESTORED = "Dear <EMAIL_1>, bye.", f"Dear {JANE}, bye."
 CHAT, RESPONSES = "/v1/chat/completions", "/v1/responses"
-
-
-def output_guard() -> AnswerGuard:
-    policy = GuardrailPolicy(name="pii-out", detectors=["pii"], phases=["output"], action="redact")
-    return AnswerGuard([CompiledPolicy.of(policy)])
-
-
-def restoring_guard() -> AnswerGuard:
-    numbering = Placeholders()
-    item = Restorable(numbering.of("EMAIL", JANE), JANE, "EMAIL", frozenset({"pii"}))
-    made = AnswerGuard.for_call([], numbering, [item])
-    assert made is not None
-    return made
 
 
 def relay(path: str, chunks: list[bytes], guard: AnswerGuard, cut: int | None = None) -> tuple[bytes, bytes]:
@@ -87,7 +72,7 @@ def joined(data: bytes, field: str) -> str:
 @pytest.mark.parametrize("field", ["refusal", "reasoning_content", "reasoning"])
 def test_chat_refusal_and_reasoning_deltas_are_redacted(field: str, cut: int | None) -> None:
     chunks = chat_stream(field, WORDS)
-    client, stored = relay(CHAT, chunks, answer := output_guard(), cut)
+    client, stored = relay(CHAT, chunks, answer := output_guard(block_secrets=False), cut)
     assert client == stored and joined(client, field) == REDACTED
     assert chunks[0] in client and chunks[1] in client, "chunks that changed nothing, as they came"
     assert [f.field for f in answer.findings] == [f"choices[0].message.{field}"]
@@ -95,20 +80,20 @@ def test_chat_refusal_and_reasoning_deltas_are_redacted(field: str, cut: int | N
 
 def test_chat_reasoning_held_is_sent_with_the_first_piece_of_the_answer() -> None:
     chunks = chat_stream("reasoning_content", ["Ask ", "jane.doe@exam"], answer=("Done. ", "Bye."))
-    client, _ = relay(CHAT, chunks, output_guard())
+    client, _ = relay(CHAT, chunks, output_guard(block_secrets=False))
     first_answer = next(p for _, p in events(client) if p != "[DONE]" and p["choices"][0]["delta"].get("content"))
     assert first_answer["choices"][0]["delta"] == {"content": "Done. ", "reasoning_content": "jane.doe@exam"}
     assert joined(client, "reasoning_content") == "Ask jane.doe@exam" and joined(client, "content") == "Done. Bye."
 
 
 def test_chat_reasoning_restores_placeholders_for_the_client_only() -> None:
-    client, stored = relay(CHAT, chat_stream("reasoning_content", ["Dear <EMA", "IL_1>, bye."]), restoring_guard())
+    client, stored = relay(CHAT, chat_stream("reasoning_content", ["Dear <EMA", "IL_1>, bye."]), restoring_guard(JANE))
     assert joined(client, "reasoning_content") == RESTORED and joined(stored, "reasoning_content") == MASKED
 
 
 def test_a_refusal_cut_short_is_sent_before_done() -> None:
     chunks = [chat_chunk({"refusal": "No, jane.doe@exam"}), b"data: [DONE]\n\n"]
-    client, _ = relay(CHAT, chunks, output_guard())
+    client, _ = relay(CHAT, chunks, output_guard(block_secrets=False))
     assert joined(client, "refusal") == "No, jane.doe@exam"
     assert client.index(b"jane.doe@exam") < client.index(b"[DONE]")
 
@@ -150,7 +135,8 @@ def refusals(data: bytes) -> dict[str, Any]:
 
 @pytest.mark.parametrize("cut", [None, 13])
 def test_responses_refusals_are_redacted_in_deltas_and_final_events(cut: int | None) -> None:
-    client, stored = relay(RESPONSES, responses_stream(refusal_steps(WORDS)), answer := output_guard(), cut)
+    answer = output_guard(block_secrets=False)
+    client, stored = relay(RESPONSES, responses_stream(refusal_steps(WORDS)), answer, cut)
     assert client == stored
     assert set(refusals(client).values()) == {REDACTED}
     assert [f.field for f in answer.findings] == ["output[0].content[0].refusal"]
@@ -158,7 +144,8 @@ def test_responses_refusals_are_redacted_in_deltas_and_final_events(cut: int | N
 
 
 def test_responses_refusals_restore_placeholders_for_the_client_only() -> None:
-    client, stored = relay(RESPONSES, responses_stream(refusal_steps(["Dear <EM", "AIL_1>, bye."])), restoring_guard())
+    steps = refusal_steps(["Dear <EM", "AIL_1>, bye."])
+    client, stored = relay(RESPONSES, responses_stream(steps), restoring_guard(JANE))
     assert set(refusals(client).values()) == {RESTORED}
     assert set(refusals(stored).values()) == {MASKED}
 
@@ -174,7 +161,7 @@ def test_responses_reasoning_summaries_are_redacted_in_deltas_and_final_events()
         ("response.output_item.done", {"output_index": 0, "item": item}),
         ("response.completed", {"response": {"id": "r1", "output": [item]}}),
     ]
-    client, _ = relay(RESPONSES, responses_stream(steps), answer := output_guard())
+    client, _ = relay(RESPONSES, responses_stream(steps), answer := output_guard(block_secrets=False))
     seen = {kind: payload for kind, payload in events(client)}
     deltas = "".join(p["delta"] for k, p in events(client) if k == "response.reasoning_summary_text.delta")
     assert deltas == seen["response.reasoning_summary_text.done"]["text"] == REDACTED
@@ -208,20 +195,20 @@ def mcp_outputs(data: bytes) -> list[str]:
 
 def test_an_mcp_calls_output_is_redacted_in_the_final_events_and_read_once() -> None:
     chunks = responses_stream(mcp_steps(f"Contact: {JANE}"))
-    client, stored = relay(RESPONSES, chunks, answer := output_guard(), 17)
+    client, stored = relay(RESPONSES, chunks, answer := output_guard(block_secrets=False), 17)
     assert client == stored and mcp_outputs(client) == ["Contact: <EMAIL_1>"] * 2
     assert [f.field for f in answer.findings] == ["output[0].output"], "read once, however many events repeat it"
     assert chunks[1] in client and chunks[2] in client, "the arguments, with nothing to redact, as they came"
 
 
 def test_an_mcp_calls_output_restores_placeholders_for_the_client_only() -> None:
-    client, stored = relay(RESPONSES, responses_stream(mcp_steps(MASKED)), restoring_guard())
+    client, stored = relay(RESPONSES, responses_stream(mcp_steps(MASKED)), restoring_guard(JANE))
     assert mcp_outputs(client) == [RESTORED] * 2 and mcp_outputs(stored) == [MASKED] * 2
 
 
 def test_responses_text_held_when_the_dones_are_left_out_goes_before_the_terminal_event() -> None:
     chunks = responses_stream(refusal_steps(["No, ", "jane.doe@exam"], dones=False))
-    client, _ = relay(RESPONSES, chunks, output_guard())
+    client, _ = relay(RESPONSES, chunks, output_guard(block_secrets=False))
     kinds = [kind for kind, _ in events(client)]
     assert kinds == [
         "response.created",
@@ -236,13 +223,13 @@ def test_responses_text_held_when_the_dones_are_left_out_goes_before_the_termina
 def test_responses_text_held_when_the_stream_is_cut_short_is_sent_at_its_end() -> None:
     where = {"item_id": "m1", "output_index": 0, "content_index": 0}
     chunks = responses_stream([("response.output_text.delta", {**where, "delta": d}) for d in ["Mail ", JANE[:9]]])
-    client, _ = relay(RESPONSES, chunks, output_guard())
+    client, _ = relay(RESPONSES, chunks, output_guard(block_secrets=False))
     assert "".join(p["delta"] for _, p in events(client)) == "Mail " + JANE[:9]
 
 
 def test_responses_output_items_guardrails_do_not_read_are_noted() -> None:
     search = {"id": "ws_1", "type": "web_search_call", "status": "completed", "action": {"query": JANE}}
     chunks = responses_stream([("response.output_item.done", {"output_index": 0, "item": search})])
-    client, _ = relay(RESPONSES, chunks, answer := output_guard())
+    client, _ = relay(RESPONSES, chunks, answer := output_guard(block_secrets=False))
     assert client == chunks[0]
     assert answer.notes == ["not blocked or redacted: web_search_call output items"]

@@ -13,15 +13,13 @@ from typing import Any
 import pytest
 from botocore.eventstream import EventStreamBuffer
 
-from glassgate.config import GuardrailPolicy
 from glassgate.guardrails.answers import AnswerGuard
-from glassgate.guardrails.placeholders import Placeholders, Restorable
-from glassgate.guardrails.policy import CompiledPolicy
 from glassgate.guardrails.text import response_texts
 from glassgate.guardrails.text.fields import where
 from glassgate.proxy.answer_stream import stream_guard_for
 from glassgate.proxy.vendors import get_adapter
 from tests.fakes import eventstream as es
+from tests.unit.proxy.answer_guards import output_guard, restoring_guard
 from tests.unit.proxy.vendors.bedrock_samples import EVENT_STREAM, bedrock_call, with_metrics
 
 SECRET = "sk-proj-" + "Q" * 20 + "T3BlbkFJ" + "z" * 20
@@ -95,22 +93,6 @@ FAMILIES: list[tuple[str, Chunks, Callable[[Any], str]]] = [
 BY_FAMILY = [pytest.param(model, chunks, text, id=model.split(".")[1][:14]) for model, chunks, text in FAMILIES]
 
 
-def output_guard() -> AnswerGuard:
-    redact, block = (
-        CompiledPolicy.of(GuardrailPolicy(name=name, detectors=[detector], phases=["output"], action=action))
-        for name, detector, action in (("pii-out", "pii", "redact"), ("keys-out", "secrets", "block"))
-    )
-    return AnswerGuard([redact, block])
-
-
-def restoring_guard() -> AnswerGuard:
-    numbering = Placeholders()
-    item = Restorable(numbering.of("EMAIL", JANE), JANE, "EMAIL", frozenset({"pii"}))
-    made = AnswerGuard.for_call([], numbering, [item])
-    assert made is not None
-    return made
-
-
 def path_of(model: str) -> str:
     return f"/model/{model}/invoke-with-response-stream"
 
@@ -182,7 +164,7 @@ def test_a_secret_ends_the_stream_with_a_validation_exception(model: str, chunks
 def test_placeholders_are_restored_for_the_client_and_kept_for_the_span(
     model: str, chunks: Chunks, text_of: Any
 ) -> None:
-    client, stored = relay(model, [es.chunk(chunk) for chunk in chunks(MASKED_WORDS)], restoring_guard(), 11)
+    client, stored = relay(model, [es.chunk(chunk) for chunk in chunks(MASKED_WORDS)], restoring_guard(JANE), 11)
     assert text_of(assembled(model, client)) == RESTORED
     assert text_of(assembled(model, stored)) == MASKED
     assert JANE not in json.dumps(assembled(model, stored))
@@ -213,7 +195,7 @@ def test_cohere_stream_end_repeats_the_answer_as_each_copy_received_it() -> None
 
 def test_cohere_restore_reaches_stream_end_for_the_client_only() -> None:
     model = "cohere.command-r-v1%3A0"
-    client, stored = relay(model, [es.chunk(chunk) for chunk in cohere(MASKED_WORDS)], restoring_guard())
+    client, stored = relay(model, [es.chunk(chunk) for chunk in cohere(MASKED_WORDS)], restoring_guard(JANE))
     assert model_chunks(client)[-1]["response"]["text"] == RESTORED
     assert model_chunks(stored)[-1]["response"]["chat_history"][1]["message"] == MASKED
     assert JANE.encode() not in b"".join(json.dumps(c).encode() for c in model_chunks(stored))

@@ -11,13 +11,11 @@ from typing import Any
 import pytest
 from botocore.eventstream import EventStreamBuffer
 
-from glassgate.config import GuardrailPolicy
 from glassgate.guardrails.answers import AnswerGuard
-from glassgate.guardrails.placeholders import Placeholders, Restorable
-from glassgate.guardrails.policy import CompiledPolicy
 from glassgate.proxy.answer_stream import StreamGuard, stream_guard_for
 from glassgate.proxy.sse import parse_events
 from tests.fakes import eventstream as es
+from tests.unit.proxy.answer_guards import output_guard, restoring_guard
 
 SECRET = "sk-proj-" + "Q" * 20 + "T3BlbkFJ" + "z" * 20
 EMAIL, CARD = "jane.doe@example.com", "4111 1111 1111 1111"
@@ -30,22 +28,6 @@ RESTORED = {"to": VALUE, "cc": "<EMAIL_9>", "note": f"for {VALUE}"}
 CHAT, RESPONSES, MESSAGES = "/v1/chat/completions", "/v1/responses", "/v1/messages"
 CONVERSE = "/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse-stream"
 INVOKE = "/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/invoke-with-response-stream"
-
-
-def output_guard() -> AnswerGuard:
-    redact, block = (
-        CompiledPolicy.of(GuardrailPolicy(name=name, detectors=[detector], phases=["output"], action=action))
-        for name, detector, action in (("pii-out", "pii", "redact"), ("keys-out", "secrets", "block"))
-    )
-    return AnswerGuard([redact, block])
-
-
-def restoring_guard() -> AnswerGuard:
-    numbering = Placeholders()
-    item = Restorable(numbering.of("EMAIL", VALUE), VALUE, "EMAIL", frozenset({"pii"}))
-    made = AnswerGuard.for_call([], numbering, [item])
-    assert made is not None
-    return made
 
 
 def relay(
@@ -130,7 +112,7 @@ def test_chat_tool_call_arguments_are_redacted_and_stay_json(vendor: str, path: 
 
 
 def test_chat_arguments_restore_placeholders_for_the_client_only() -> None:
-    client, stored = relay("openai", CHAT, chat_stream(MASKED), restoring_guard(), 9)
+    client, stored = relay("openai", CHAT, chat_stream(MASKED), restoring_guard(VALUE), 9)
     assert json.loads(chat_arguments(client)[0]) == RESTORED
     assert json.loads(chat_arguments(stored)[0]) == MASKED
     assert VALUE.encode() not in stored
@@ -203,7 +185,7 @@ def test_responses_function_call_arguments_are_redacted_in_deltas_and_final_even
 
 
 def test_responses_arguments_restore_placeholders_for_the_client_only() -> None:
-    client, stored = relay("openai", RESPONSES, responses_stream(MASKED), restoring_guard(), 13)
+    client, stored = relay("openai", RESPONSES, responses_stream(MASKED), restoring_guard(VALUE), 13)
     assert all(value == RESTORED for value in responses_arguments(client).values())
     assert all(value == MASKED for value in responses_arguments(stored).values())
 
@@ -307,7 +289,7 @@ def test_anthropic_tool_input_is_redacted_and_stays_json(cut: int | None) -> Non
 
 
 def test_anthropic_tool_input_restores_placeholders_for_the_client_only() -> None:
-    client, stored = relay("anthropic", MESSAGES, anthropic_stream(MASKED), restoring_guard(), 5)
+    client, stored = relay("anthropic", MESSAGES, anthropic_stream(MASKED), restoring_guard(VALUE), 5)
     assert anthropic_input(client) == RESTORED and anthropic_input(stored) == MASKED
 
 
@@ -359,7 +341,7 @@ def test_bedrock_converse_tool_input_is_redacted_and_re_framed(cut: int | None) 
 
 
 def test_bedrock_converse_tool_input_restores_for_the_client_and_blocks_a_secret() -> None:
-    client, stored = relay("bedrock", CONVERSE, converse_frames(MASKED), restoring_guard())
+    client, stored = relay("bedrock", CONVERSE, converse_frames(MASKED), restoring_guard(VALUE))
     assert converse_input(client) == RESTORED and converse_input(stored) == MASKED
     blocked, _ = relay("bedrock", CONVERSE, converse_frames({"key": SECRET}), output_guard())
     assert decoded(blocked)[-1][0] == "validationException" and SECRET[:10].encode() not in blocked
