@@ -101,19 +101,40 @@ _FINDING_COLUMNS = ", ".join(_FINDING_TYPES)
 _FINDING_RECORD = ", ".join(f"{name} {kind}" for name, kind in _FINDING_TYPES.items())
 # A batch travels as ONE JSON document, rows as objects: encoding it is a single orjson call,
 # where 35 typed arrays cost the driver ~17 µs a span to encode. The bodies, compressed by
-# storage.bodies, travel beside it as bytea arrays. Both inserts skip rows already stored
-# (a data-modifying CTE runs either way), and the statement returns the ids that were new.
-_INSERT = (
-    f"WITH stored AS (INSERT INTO spans ({', '.join(_COLUMNS)}) SELECT {_HOT_VALUES} "
-    f"FROM json_to_recordset($1::json) AS u({_RECORD}) "
-    "ON CONFLICT (span_id, started_at) DO NOTHING RETURNING span_id), "
-    "bodies AS (INSERT INTO span_bodies (span_id, started_at, request_body, response_body) "
-    "SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::bytea[], $5::bytea[]) "
-    "ON CONFLICT (span_id, started_at) DO NOTHING), "
-    f"findings AS (INSERT INTO guardrail_findings ({_FINDING_COLUMNS}) SELECT * FROM json_to_recordset($6::json) "
-    f"AS f({_FINDING_RECORD}) ON CONFLICT (span_id, started_at, seq) DO NOTHING) "
-    "SELECT span_id FROM stored"
-)
+# storage.bodies, travel beside it as bytea arrays. The statement returns the ids it stored.
+
+
+def _insert_statement(skip_stored: bool) -> str:
+    """The batch insert; with `skip_stored`, rows already stored are skipped instead of refused.
+
+    Skipping costs PostgreSQL a speculative insertion per row (probe, insert, confirm: ~20% of
+    a span's insert), so a batch is first written without it: only a batch written before,
+    whose commit was not acknowledged (then spilled and replayed, or retried), meets a row
+    that is already there, and is then written again with it.
+    """
+    skip = " ON CONFLICT (span_id, started_at) DO NOTHING" if skip_stored else ""
+    skip_finding = " ON CONFLICT (span_id, started_at, seq) DO NOTHING" if skip_stored else ""
+    return (
+        f"WITH stored AS (INSERT INTO spans ({', '.join(_COLUMNS)}) SELECT {_HOT_VALUES} "
+        f"FROM json_to_recordset($1::json) AS u({_RECORD}){skip} RETURNING span_id), "
+        "bodies AS (INSERT INTO span_bodies (span_id, started_at, request_body, response_body) "
+        f"SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::bytea[], $5::bytea[]){skip}), "
+        f"findings AS (INSERT INTO guardrail_findings ({_FINDING_COLUMNS}) SELECT * FROM json_to_recordset($6::json) "
+        f"AS f({_FINDING_RECORD}){skip_finding}) "
+        "SELECT span_id FROM stored"
+    )
+
+
+# PostgreSQL plans a prepared statement anew for each of its first executions ("custom"
+# plans, which see the parameters) and keeps doing so while they look cheaper than a generic
+# one. For these statements the parameters are the batch itself: a custom plan folds the
+# batch document's `::json` cast (parsing the whole batch one more time) and plans the CTE
+# over three partitioned tables again on every batch. Planned once, generically, the insert
+# cost the database backend 10-25% less CPU per span (batches of 30 to 500), and the rollup
+# upsert ~60% less (PostgreSQL 16, measured side by side on one server).
+_GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+_INSERT_NEW = _insert_statement(skip_stored=False)
+_INSERT_SKIPPING_STORED = _insert_statement(skip_stored=True)
 _ROLLUP_UPSERT = rollups.upsert_statement()
 LIST_COLUMNS = [name for name in _COLUMNS if name != "search_document"]
 _FINDINGS_OF_SPAN = (
@@ -197,11 +218,20 @@ def encode(spans: Sequence[Span]) -> EncodedBatch:
 async def insert_spans(pool: asyncpg.Pool, spans: Sequence[Span]) -> int:
     """Store a batch; spans already stored are skipped, not duplicated. Returns how many were new."""
     batch = spans if isinstance(spans, EncodedBatch) else encode(spans)
-    async with pool.acquire() as connection, connection.transaction():
-        stored = {record[0] for record in await connection.fetch(_INSERT, *batch.arguments)}
+    async with pool.acquire() as connection:
+        try:
+            return await _insert_batch(connection, batch, _INSERT_NEW)
+        except asyncpg.UniqueViolationError:
+            return await _insert_batch(connection, batch, _INSERT_SKIPPING_STORED)
+
+
+async def _insert_batch(connection: asyncpg.Connection, batch: EncodedBatch, statement: str) -> int:
+    async with connection.transaction():
+        await connection.execute(_GENERIC_PLANS)
+        stored = {record[0] for record in await connection.fetch(statement, *batch.arguments)}
         # Dashboards count proxied calls; spans ingested over OTLP would count an
         # instrumented app's calls through the proxy twice.
-        new_calls = [span for span in spans if span.span_id in stored and span.upstream is not None]
+        new_calls = [span for span in batch if span.span_id in stored and span.upstream is not None]
         if new_calls:
             await connection.execute(_ROLLUP_UPSERT, *rollups.upsert_arguments(new_calls))
     return len(stored)

@@ -44,9 +44,13 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 async def test_batches_are_idempotent(pool: asyncpg.Pool) -> None:
     spans = [make_span(number) for number in range(10)]
-    await insert_spans(pool, spans)
-    await insert_spans(pool, [*spans[5:], make_span(10)])  # a replayed batch must not duplicate
+    assert await insert_spans(pool, spans) == 10
+    # A replayed batch (its commit was never acknowledged) must not duplicate: the plain insert
+    # is refused, and the batch is written again skipping what is stored.
+    assert await insert_spans(pool, [*spans[5:], make_span(10)]) == 1
     assert await pool.fetchval("SELECT count(*) FROM spans") == 11
+    assert await pool.fetchval("SELECT count(*) FROM span_bodies") == 11
+    assert await pool.fetchval("SELECT sum(requests) FROM rollups_minute") == 11, "rollups count each call once"
 
 
 async def test_keyset_pages_cover_everything_once_newest_first(pool: asyncpg.Pool) -> None:
