@@ -71,6 +71,7 @@ class Glassgate:
         self.webapp = WebApp()
         self.upstreams = UpstreamPool(settings.upstreams, settings.proxy)
         self.key_events = KeyEvents(settings.database_url)  # revocations heard from every replica
+        self.api.state.key_events = self.key_events  # and this replica's own, told at once
         self.keys = CachedKeyVerifier(self.key_events)
         self.aws_keys = CachedAwsKeyStore(cipher_for(resolve_secret_key(settings)), self.key_events)
         self.metrics = Metrics()

@@ -94,6 +94,8 @@ async def create_key(request: Request, new: NewKey) -> dict[str, Any]:
     dependencies=[Depends(require_admin_role)],
 )
 async def revoke_key(request: Request, key_id: str) -> Response:
-    if not await keys.revoke_client_key(pool_of(request), key_id):
+    # This replica's caches forget the key at once; the others hear of it through PostgreSQL.
+    events = getattr(request.app.state, "key_events", None)
+    if not await keys.revoke_client_key(pool_of(request), key_id, events):
         raise Problem(404, "Key not found", f"no active key with id {key_id!r}")
     return Response(status_code=204)

@@ -93,7 +93,8 @@ def _listed(record: asyncpg.Record) -> ListedAwsKey:
     return ListedAwsKey(key_id=record["access_key_id"], **dict(record))
 
 
-async def revoke_aws_key(pool: asyncpg.Pool, access_key_id: str) -> bool:
+async def revoke_aws_key(pool: asyncpg.Pool, access_key_id: str, events: KeyEvents | None = None) -> bool:
+    """Revoke; every replica's cache hears of it, and `events` (this process's) at once."""
     async with pool.acquire() as connection, connection.transaction():
         result = await connection.execute(
             "UPDATE aws_keys SET revoked_at = now() WHERE access_key_id = $1 AND revoked_at IS NULL", access_key_id
@@ -101,6 +102,8 @@ async def revoke_aws_key(pool: asyncpg.Pool, access_key_id: str) -> bool:
         revoked = bool(result.endswith(" 1"))
         if revoked:
             await notify(connection, EVENT_KIND, access_key_id)
+    if revoked and events is not None:
+        events.announce(EVENT_KIND, access_key_id)
     return revoked
 
 

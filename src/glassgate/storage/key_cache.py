@@ -138,10 +138,18 @@ class KeyEvents:
                 probe.add_done_callback(_consume)
                 return
 
-    def _on_notification(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
-        kind, _, ident = payload.partition(":")
+    def announce(self, kind: str, ident: str) -> None:
+        """Tell this process's caches of a change it made itself, once committed.
+
+        Its own NOTIFY comes back too, but when, depends on the listener: the replica that
+        revoked a key must refuse it from the moment the revocation is answered.
+        """
         for on_change in self._subscribers.get(kind, []):
             on_change(ident)
+
+    def _on_notification(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        kind, _, ident = payload.partition(":")
+        self.announce(kind, ident)
 
 
 def _consume(task: asyncio.Future[object]) -> None:

@@ -57,13 +57,16 @@ async def create_key(pool: asyncpg.Pool, project: str) -> IssuedKey:
     return IssuedKey(key=key, key_id=key_id, project=project)
 
 
-async def revoke_key(pool: asyncpg.Pool, key_id: str) -> bool:
+async def revoke_key(pool: asyncpg.Pool, key_id: str, events: KeyEvents | None = None) -> bool:
+    """Revoke; every replica's cache hears of it, and `events` (this process's) at once."""
     async with pool.acquire() as connection, connection.transaction():
         digest = await connection.fetchval(
             "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL RETURNING key_hash", key_id
         )
         if digest is not None:
             await notify(connection, EVENT_KIND, digest)
+    if digest is not None and events is not None:
+        events.announce(EVENT_KIND, digest)
     return digest is not None
 
 
@@ -113,15 +116,15 @@ async def find_client_key(pool: asyncpg.Pool, key_id: str) -> ClientKey | None:
     return ListedKey(**dict(record)) if record is not None else None
 
 
-async def revoke_client_key(pool: asyncpg.Pool, key_id: str) -> bool:
+async def revoke_client_key(pool: asyncpg.Pool, key_id: str, events: KeyEvents | None = None) -> bool:
     """Revoke a Glassgate key or an AWS key pair by its id; False if none is active under it.
 
     The one way in for the API and the CLI alike: each kind announces the revocation to every
     replica's cache.
     """
     if is_aws_key_id(key_id):
-        return await aws_keys.revoke_aws_key(pool, key_id)
-    return await revoke_key(pool, key_id)
+        return await aws_keys.revoke_aws_key(pool, key_id, events)
+    return await revoke_key(pool, key_id, events)
 
 
 def is_aws_key_id(key_id: str) -> bool:

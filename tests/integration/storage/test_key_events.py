@@ -132,6 +132,14 @@ async def test_a_revocation_is_heard_at_once(setup: Setup) -> None:
     assert await refused_after(setup.verifier, issued.key, within_s=FALLBACK_TTL_S / 2) < 1.0
 
 
+async def test_the_revoking_replica_refuses_the_key_before_its_own_notify_returns(setup: Setup) -> None:
+    issued = await keys.create_key(setup.pool, "team-a")
+    assert await setup.verifier.verify(issued.key) is not None
+    setup.relay.freeze()  # this replica's listener hears nothing from now on
+    assert await keys.revoke_key(setup.pool, issued.key_id, setup.events)
+    assert await setup.verifier.verify(issued.key) is None, "refused as soon as the revocation is answered"
+
+
 async def test_a_silently_dead_listener_falls_back_to_the_ttl_then_reconnects(setup: Setup) -> None:
     issued = await keys.create_key(setup.pool, "team-a")
     assert await setup.verifier.verify(issued.key) is not None
