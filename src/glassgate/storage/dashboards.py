@@ -96,8 +96,11 @@ async def time_series(pool: asyncpg.Pool, query: SeriesQuery) -> tuple[timedelta
     sums = ", ".join(f"sum({name}) AS {name}" for name in SUMMED)
     # Histograms add position by position. Summing each subscript is a plain columnar
     # aggregate; unnesting the arrays instead multiplied the rows by the bucket count (10× slower).
+    # As float8: sum(bigint) keeps a numeric state per cell, which the parallel plan serializes
+    # and the sort spills to disk (60 cells); float8's state is one machine word, and counts
+    # stay exact below 2^53. Hourly points over 30 days: 188 -> 110 ms in PostgreSQL.
     cells = ", ".join(
-        f"sum({name}[{position}]) AS {name}_{position}"
+        f"sum({name}[{position}]::float8) AS {name}_{position}"
         for name in ("latency_hist", "ttft_hist")
         for position in range(1, BUCKETS + 1)
     )
@@ -107,16 +110,28 @@ async def time_series(pool: asyncpg.Pool, query: SeriesQuery) -> tuple[timedelta
     )
     async with pool.acquire() as connection:
         records = await connection.fetch(sql, *params)
+    return interval, _points(records)
+
+
+def _points(records: list[asyncpg.Record]) -> dict[str, list[Point]]:
+    # By position, not by name: 30 days of hourly points by upstream are 2,880 records of 75
+    # columns, and a name lookup per cell cost as much as the query.
+    first_sum = 2
+    first_latency = first_sum + len(SUMMED)
+    first_ttft = first_latency + BUCKETS
     series: dict[str, list[Point]] = {}
     for record in records:
+        values = tuple(record)
         point = Point(
-            start=record["t"],
-            totals={name: float(record[name] or 0) for name in SUMMED},
-            latency_hist=[int(record[f"latency_hist_{position}"]) for position in range(1, BUCKETS + 1)],
-            ttft_hist=[int(record[f"ttft_hist_{position}"]) for position in range(1, BUCKETS + 1)],
+            start=values[0],
+            totals={
+                name: float(value or 0) for name, value in zip(SUMMED, values[first_sum:first_latency], strict=True)
+            },
+            latency_hist=[int(value) for value in values[first_latency:first_ttft]],
+            ttft_hist=[int(value) for value in values[first_ttft:]],
         )
-        series.setdefault(record["k"], []).append(point)
-    return interval, series
+        series.setdefault(values[1], []).append(point)
+    return series
 
 
 def describe(point: Point) -> dict[str, Any]:
