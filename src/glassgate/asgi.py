@@ -18,8 +18,23 @@ class BodyTooLarge(Exception):
     """The request body is over the limit; nothing more of it was read."""
 
 
+class ClientGone(Exception):
+    """The client hung up (or missed the server's body deadline) before the end of its body.
+
+    `partial` holds what arrived. It must never be handled as the request: a cut protobuf
+    export, for one, still parses as a shorter valid message.
+    """
+
+    def __init__(self, partial: bytes) -> None:
+        super().__init__("the client disconnected before the end of the request body")
+        self.partial = partial
+
+
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The whole request body, refusing (before reading, when Content-Length says so) past `limit`."""
+    """The whole request body, refusing (before reading, when Content-Length says so) past `limit`.
+
+    Raises BodyTooLarge past the limit and ClientGone when the body broke off.
+    """
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > limit:
             raise BodyTooLarge
@@ -28,7 +43,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientGone(b"".join(parts))
         piece = message.get("body", b"")
         size += len(piece)
         if size > limit:

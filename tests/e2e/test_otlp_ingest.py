@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -15,6 +17,7 @@ from tests.fakes.vendor_server import FakeVendor, ServerThread
 from tests.harness import ADMIN_TOKEN, openai_config, start_glassgate
 
 TRACE = "5b8aa5a2d2c872e8321cf37308d69df2"
+CUT_TRACE = "c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5"
 AGENT, TOOL = "051581bf3cb55c13", "1b2c3d4e5f607182"
 NOW = time.time_ns()
 
@@ -61,6 +64,41 @@ def agent_export() -> bytes:
     return data
 
 
+def cut_off_export(url: str) -> None:
+    """An export of two resource spans whose client hangs up after the first: what arrived
+    still parses, as an export of one, and must not be stored."""
+    first, second = (
+        ResourceSpans(
+            scope_spans=[
+                ScopeSpans(
+                    spans=[
+                        Span(
+                            trace_id=bytes.fromhex(CUT_TRACE),
+                            span_id=bytes.fromhex(span_id),
+                            name="cut",
+                            start_time_unix_nano=NOW,
+                            end_time_unix_nano=NOW + 1_000,
+                        )
+                    ]
+                )
+            ]
+        )
+        for span_id in ("c0c0c0c0c0c0c0c0", "c1c1c1c1c1c1c1c1")
+    )
+    whole = ExportTraceServiceRequest(resource_spans=[first, second]).SerializeToString()
+    arrived = ExportTraceServiceRequest(resource_spans=[first]).SerializeToString()
+    assert whole.startswith(arrived)
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port)) as connection:
+        head = (
+            f"POST /v1/traces HTTP/1.1\r\nHost: {address.netloc}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
+            f"Content-Type: application/x-protobuf\r\nContent-Length: {len(whole)}\r\n\r\n"
+        )
+        connection.sendall(head.encode() + arrived)
+        connection.shutdown(socket.SHUT_WR)
+        assert connection.recv(1024) == b"", "nobody is left to answer"
+
+
 def test_app_spans_and_proxy_calls_share_a_trace(tmp_path: Path, database_url: str) -> None:
     vendor = FakeVendor()
     upstream = ServerThread(vendor.app()).start()
@@ -78,6 +116,7 @@ def test_app_spans_and_proxy_calls_share_a_trace(tmp_path: Path, database_url: s
             headers={**auth, "content-type": "application/x-protobuf"},
         )
         assert malformed.status_code == 400
+        cut_off_export(glassgate.url)
         stored = httpx.post(
             f"{glassgate.url}/v1/traces",
             content=agent_export(),
@@ -117,9 +156,11 @@ def test_app_spans_and_proxy_calls_share_a_trace(tmp_path: Path, database_url: s
         proxied = call.headers["x-glassgate-span-id"]
         glassgate.span(proxied)
         trace = glassgate.api(f"/traces/{TRACE}").json()
+        cut = httpx.get(f"{glassgate.url}/api/v1/traces/{CUT_TRACE}", headers=auth)
     finally:
         glassgate.stop()
         upstream.stop()
+    assert cut.status_code == 404, cut.text
     by_id = {span["span_id"]: span for span in trace["spans"]}
     assert set(by_id) == {AGENT, TOOL, "aaaaaaaaaaaaaaaa", proxied}
     assert by_id[AGENT]["kind"] == "agent" and by_id[AGENT]["session_id"] == "s-1" and by_id[AGENT]["user_id"] == "u-9"

@@ -15,7 +15,7 @@ import asyncpg
 import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from glassgate.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_response
+from glassgate.asgi import BodyTooLarge, ClientGone, Receive, Scope, Send, read_body, send_response
 from glassgate.proxy.client_keys import KeyVerifier
 from glassgate.tracing.otlp_in import MalformedOtlp, parse_request, to_spans
 from glassgate.tracing.span import Span
@@ -48,6 +48,11 @@ class OtlpReceiver:
             body = await read_body(scope, receive, MAX_BODY)
         except BodyTooLarge:
             await _answer(send, 413, {"message": f"an OTLP export is limited to {MAX_BODY} bytes"}, json_body)
+            return
+        except ClientGone:
+            # Nobody is left to answer, and a cut export may still parse as fewer spans: the
+            # exporter retries the whole batch.
+            log.info("an OTLP export broke off before the end of its body; nothing stored")
             return
         try:
             spans = to_spans(parse_request(body, content_type), project)

@@ -20,7 +20,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from glassgate.api.problems import problem_response
-from glassgate.asgi import BodyTooLarge, read_body
+from glassgate.asgi import BodyTooLarge, ClientGone, read_body
 
 MAX_BODY_BYTES = 65 * 1024 * 1024
 
@@ -43,6 +43,8 @@ class RequestBodies:
         except BodyTooLarge:
             await too_large(self.max_bytes)(scope, receive, send)
             return
+        except ClientGone:
+            return  # a cut body must not reach a handler (a dataset import would store part of it)
         if body.strip() and _is_json(_content_type(scope)):
             problem = unstorable_json(body)
             if problem is not None:

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
-from glassgate.asgi import BodyTooLarge, Message, Receive, Scope, Send, read_body, send_json, send_response
+from glassgate.asgi import (
+    BodyTooLarge,
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    send_json,
+    send_response,
+)
 from glassgate.config import ProxySettings, TracingSettings
 from glassgate.errors import UpstreamError, UpstreamTimeout
 from glassgate.guardrails.answers import AnswerGuard
@@ -110,18 +119,18 @@ class Forwarder:
         headers, exchange.context_headers, client_key = split_request_headers(
             scope["headers"], strip_client_keys=upstream.holds_credential
         )
-        body_receive = _NotingDisconnect(receive)
         try:
-            exchange.request_body = await read_body(scope, body_receive, self._max_body)
+            exchange.request_body = await read_body(scope, receive, self._max_body)
         except BodyTooLarge:
             message = f"request body exceeds the proxy limit of {self._max_body} bytes"
             await self._refuse(send, upstream, exchange, 413, message, "request_too_large", span_header)
             return
-        if body_receive.gone:
-            # read_body returns what came before the hang-up (or the server's body deadline):
-            # a partial request must not go upstream as if it were the whole one.
+        except ClientGone as gone:
+            # A partial request must not go upstream as if it were the whole one; the span
+            # keeps what arrived.
+            exchange.request_body = gone.partial
             exchange.outcome = Outcome.CLIENT_DISCONNECTED
-            exchange.error = "the client disconnected before the end of the request body"
+            exchange.error = str(gone)
             return
         admitted = await self._auth.admit(
             upstream,
@@ -473,22 +482,6 @@ class Forwarder:
         if not any(name == b"x-should-retry" for name, _ in extra_headers):
             headers.insert(0, (b"x-should-retry", b"false" if status < 500 else b"true"))
         await send_response(send, status, body, content_type, headers)
-
-
-class _NotingDisconnect:
-    """`receive`, remembering whether the client went away."""
-
-    __slots__ = ("_receive", "gone")
-
-    def __init__(self, receive: Receive) -> None:
-        self._receive = receive
-        self.gone = False
-
-    async def __call__(self) -> Message:
-        message = await self._receive()
-        if message["type"] == "http.disconnect":
-            self.gone = True
-        return message
 
 
 class ClientAbort(Exception):
