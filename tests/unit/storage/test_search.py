@@ -34,6 +34,22 @@ def test_document_is_the_distinct_words_of_both_previews() -> None:
     assert all(len(word) <= MAX_WORD_CHARS for word in (document("x" * 500) or "").split())
 
 
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ("Where's my ORDER #4711?", "snake_case and kebab-case\ttab\x01ctl"),
+        ("«Bonjour», Zoë — ça va?", "Bonjour ZOË, order 42"),
+        ("日本語のテキスト", None),
+        ("a" * 70 + " b" + " ü" * 3, "é" * 70 + " " + "c" * 65),
+        ("\u212a is a Kelvin sign", ""),
+    ],
+)
+def test_document_holds_exactly_the_distinct_cut_words_the_queries_use(texts: tuple[str | None, ...]) -> None:
+    expected = {word for text in texts if text for word in words(text)}
+    stored = (document(*texts) or "").split()
+    assert sorted(stored) == sorted(expected)
+
+
 def test_query_prefixes_the_last_word_and_never_passes_syntax_through() -> None:
     assert query("refund ord") == "refund & ord:*"
     assert query("a' | b & !c:*") == "a & b & c:*"
