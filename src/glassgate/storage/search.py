@@ -29,10 +29,13 @@ def words(text: str) -> list[str]:
     return [word[:MAX_WORD_CHARS] for word in _split(text)]
 
 
-# The writer's cut of ASCII text, on bytes: every letter lower-cased, every other ASCII
-# character a space. Translating bytes through a 256-byte table, and de-duplicating words that
-# stay bytes until the one final join, took a quarter less time per span than the str path.
-_ASCII_WORD_BYTES = bytes(ord(chr(code).lower()) if chr(code).isalnum() else 32 for code in range(128)) + bytes(
+# The writer's cut, on UTF-8 bytes: every ASCII letter lower-cased, every other ASCII character
+# a space, other bytes kept. Translating through a 256-byte table and keeping words as bytes
+# until the one final join costs a fraction of cutting a str. Only the few chunks holding
+# non-ASCII characters are cut again as text; in prose those are rare, but never absent: a
+# clipped preview ends with "…", which used to send the whole text down the regex path (105 µs
+# for two 1,000-character previews of prose; 55 µs now, most of it one object per word).
+_WORD_BYTES = bytes(ord(chr(code).lower()) if chr(code).isalnum() else 32 for code in range(128)) + bytes(
     range(128, 256)
 )
 
@@ -44,12 +47,19 @@ def document(*texts: str | None) -> str | None:
     for text in texts:
         if not text:
             continue
+        chunks = text.encode(errors="replace").translate(_WORD_BYTES).split()  # a lone surrogate: "?"
         if text.isascii():
-            ascii_words.update(text.encode("ascii").translate(_ASCII_WORD_BYTES).split())
-        else:
-            other_words.update(word.encode() for word in words(text))
+            ascii_words.update(chunks)
+            continue
+        for chunk in chunks:
+            if chunk.isascii():
+                ascii_words.add(chunk)
+            else:
+                # Bounded by ASCII separators in the whole text too, so cut alone it gives
+                # the words `words(text)` would (lower-casing included).
+                other_words.update(word.encode() for word in words(chunk.decode()))
     # Cutting after de-duplication touches each distinct word once, and long ones are rare.
-    if any(len(word) > MAX_WORD_CHARS for word in ascii_words):
+    if max(map(len, ascii_words), default=0) > MAX_WORD_CHARS:
         ascii_words = {word[:MAX_WORD_CHARS] for word in ascii_words}
     found = ascii_words | other_words if other_words else ascii_words
     return b" ".join(found).decode() if found else None

@@ -42,6 +42,7 @@ def test_document_is_the_distinct_words_of_both_previews() -> None:
         ("日本語のテキスト", None),
         ("a" * 70 + " b" + " ü" * 3, "é" * 70 + " " + "c" * 65),
         ("\u212a is a Kelvin sign", ""),
+        ("A clipped preview ends so…", "ΟΔΟΣ, straße\u00a0NBSP «quoted» x\u2026y 12\u00bd"),
     ],
 )
 def test_document_holds_exactly_the_distinct_cut_words_the_queries_use(texts: tuple[str | None, ...]) -> None:
