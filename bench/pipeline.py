@@ -3,6 +3,8 @@
 1. **Writer**: the real `SpanWriter` (capture of each exchange, batching, the one-statement
    insert of spans + bodies, rollups) fed finished chat-completion exchanges as fast as it
    takes them, into an embedded PostgreSQL: spans per second from first submit to last commit.
+   Twice: short calls (a dozen distinct words), then calls with ~1.5 KB of prose each way,
+   whose search documents and previews cost the database several times more per span.
 2. **Store at scale**: N spans (default 1,000,000) over 30 days, three projects, four
    upstreams, eight models, sessions, users, tags and previews, written with `insert_spans`
    (rollups maintained as they go); then, after ANALYZE, the median and p95 time of the span
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import statistics
@@ -86,18 +89,47 @@ def log(message: str) -> None:
 
 
 def chat_exchange(number: int) -> Exchange:
+    """A short call: a dozen distinct words each way."""
+    question = f"Question {number}: where is my order? " + "details " * 40
+    return _exchange(number, "You are a helpful assistant.", question, "It ships today. " * 20)
+
+
+class Prose:
+    """Text with the statistics of prose: a Zipf law over a 4,000-word vocabulary.
+
+    A 220-word turn then holds ~130 distinct words, as English text does. What a span costs to
+    store grows with them (the search document and its index hold one entry per distinct word),
+    which a call repeating a dozen words leaves unmeasured.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        self._vocabulary = [
+            "".join(self._rng.choice(letters) for _ in range(self._rng.randint(2, 9))) for _ in range(4000)
+        ]
+        self._cumulative = list(itertools.accumulate(1 / rank for rank in range(1, len(self._vocabulary) + 1)))
+
+    def words(self, count: int) -> str:
+        chosen = self._rng.choices(self._vocabulary, cum_weights=self._cumulative, k=count)
+        return " ".join(chosen).capitalize() + "."
+
+
+def prose_exchange(number: int, prose: Prose) -> Exchange:
+    """A call with ~1.5 KB of prose each way: a 40-word system prompt, a 220-word user turn, a 180-word answer."""
+    return _exchange(number, prose.words(40), prose.words(220), prose.words(180))
+
+
+def _exchange(number: int, system: str, question: str, answer: str) -> Exchange:
     request = {
         "model": "gpt-4o-mini",
-        "messages": [
-            {"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": f"Question {number}: where is my order? " + "details " * 40},
-        ],
+        "messages": [{"role": "system", "content": system}, {"role": "user", "content": question}],
     }
     response = {
         "id": f"chatcmpl-{number}",
         "object": "chat.completion",
         "model": "gpt-4o-mini-2024-07-18",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "It ships today. " * 20}}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}],
         "usage": {"prompt_tokens": 80, "completion_tokens": 60, "total_tokens": 140},
     }
     body = orjson.dumps(response)
@@ -121,8 +153,8 @@ def chat_exchange(number: int) -> Exchange:
     )
 
 
-async def bench_writer(pool: asyncpg.Pool, count: int, batch_size: int = 500) -> dict[str, Any]:
-    exchanges = [chat_exchange(number) for number in range(count)]
+async def bench_writer(pool: asyncpg.Pool, exchanges: list[Exchange], batch_size: int = 500) -> dict[str, Any]:
+    count = len(exchanges)
     # As `glassgate serve` does after start-up. It also exempts these inputs from the
     # collector: a server never holds 50,000 finished calls at once, and walking them in
     # every full collection would charge the writer for the benchmark's own fixture.
@@ -270,10 +302,15 @@ def _budget_for(query: str) -> float:
     return BUDGETS["dashboard_ms"]
 
 
+_WRITERS = {"writer": "short calls", "writer_prose": "~1.5 KB of prose each way"}
+
+
 def verdicts(report: dict[str, Any]) -> list[str]:
     failures = []
-    if report["writer"]["spans_per_s"] < BUDGETS["writer_spans_per_s"]:
-        failures.append(f"writer {report['writer']['spans_per_s']} spans/s < {BUDGETS['writer_spans_per_s']}")
+    for name, label in _WRITERS.items():
+        rate = report[name]["spans_per_s"]
+        if rate < BUDGETS["writer_spans_per_s"]:
+            failures.append(f"writer ({label}) {rate} spans/s < {BUDGETS['writer_spans_per_s']}")
     for name, numbers in report.get("queries", {}).items():
         budget = _budget_for(name)
         if numbers["p50_ms"] > budget:
@@ -283,9 +320,11 @@ def verdicts(report: dict[str, Any]) -> list[str]:
 
 def markdown(report: dict[str, Any]) -> str:
     lines = ["| measurement | p50 | p95 | budget |", "|---|---|---|---|"]
-    writer = report["writer"]
-    rate = f"{writer['spans_per_s']:,} spans/s"
-    lines.append(f"| writer ({writer['spans']:,} exchanges → spans) | {rate} | | ≥ {BUDGETS['writer_spans_per_s']:,} |")
+    for name, label in _WRITERS.items():
+        writer = report[name]
+        rate = f"{writer['spans_per_s']:,} spans/s"
+        budget = f"≥ {BUDGETS['writer_spans_per_s']:,}"
+        lines.append(f"| writer, {label} ({writer['spans']:,} exchanges → spans) | {rate} | | {budget} |")
     if "seed" in report:
         seed_info = report["seed"]
         lines.append(
@@ -301,10 +340,15 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     pool = await db.create_pool(url)
     try:
         report: dict[str, Any] = {"when": NOW.isoformat()}
-        log(f"writer: {args.writer_spans:,} exchanges")
-        report["writer"] = await bench_writer(pool, args.writer_spans)
-        async with pool.acquire() as connection:
-            await connection.execute("TRUNCATE spans, span_bodies, rollups_minute, rollups_hour")
+        log(f"writer: {args.writer_spans:,} short exchanges")
+        report["writer"] = await bench_writer(pool, [chat_exchange(number) for number in range(args.writer_spans)])
+        await _empty(pool)
+        log(f"writer: {args.writer_spans:,} exchanges of ~1.5 KB of prose each way")
+        prose = Prose(seed=1)
+        report["writer_prose"] = await bench_writer(
+            pool, [prose_exchange(number, prose) for number in range(args.writer_spans)]
+        )
+        await _empty(pool)
         if args.spans:
             log(f"seeding {args.spans:,} spans over 30 days")
             report["seed"] = await seed(pool, args.spans)
@@ -314,6 +358,11 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         return report
     finally:
         await pool.close()
+
+
+async def _empty(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as connection:
+        await connection.execute("TRUNCATE spans, span_bodies, rollups_minute, rollups_hour, rollups_day")
 
 
 def main(argv: list[str] | None = None) -> int:
