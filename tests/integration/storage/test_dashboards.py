@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from glassgate.storage import dashboards, db, rollups
+from glassgate.storage import dashboards, rollups
 from glassgate.storage.spans import insert_spans
 from tests.integration.storage.test_spans import make_span
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created = await db.create_pool(database_url)
-    yield created
-    await created.close()
 
 
 async def test_every_total_and_histogram_cell_comes_back_for_its_own_point(pool: asyncpg.Pool) -> None:

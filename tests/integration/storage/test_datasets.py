@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 
 from glassgate.storage import datasets as store
-from glassgate.storage import db
 from glassgate.storage.datasets import Changes, ItemEdit, NewItem
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created = await db.create_pool(database_url)
-    yield created
-    await created.close()
 
 
 async def items_of(pool: asyncpg.Pool, dataset_id: str, version: int | None = None) -> list[dict[str, Any]]:

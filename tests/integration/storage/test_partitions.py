@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import pytest
 
 from glassgate.storage import db, embeddings
 from glassgate.storage.bodies import unpack
@@ -20,13 +18,6 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 def month(year: int, number: int) -> datetime:
     return datetime(year, number, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created = await db.create_pool(database_url)
-    yield created
-    await created.close()
 
 
 async def partition_of(pool: asyncpg.Pool, span_id: str) -> str:

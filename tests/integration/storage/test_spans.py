@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import orjson
 import pytest
 
-from glassgate.storage import db
 from glassgate.storage import spans as spans_module
 from glassgate.storage.spans import SpanFilter, get_span, insert_spans, list_spans
 from glassgate.tracing.span import Span
@@ -33,13 +31,6 @@ def make_span(number: int, **fields: object) -> Span:
         **fields,
     }
     return Span(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created = await db.create_pool(database_url)
-    yield created
-    await created.close()
 
 
 async def test_batches_are_idempotent(pool: asyncpg.Pool) -> None:
