@@ -14,16 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
-from glassgate.asgi import (
-    BodyTooLarge,
-    ClientGone,
-    Receive,
-    Scope,
-    Send,
-    read_body,
-    send_json,
-    send_response,
-)
+from glassgate.asgi import BodyTooLarge, ClientGone, Receive, Scope, Send, read_body, send_json, send_response
 from glassgate.config import ProxySettings, TracingSettings
 from glassgate.errors import UpstreamError, UpstreamTimeout
 from glassgate.guardrails.answers import AnswerGuard
