@@ -340,15 +340,16 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     pool = await db.create_pool(url)
     try:
         report: dict[str, Any] = {"when": NOW.isoformat()}
-        log(f"writer: {args.writer_spans:,} short exchanges")
-        report["writer"] = await bench_writer(pool, [chat_exchange(number) for number in range(args.writer_spans)])
-        await _empty(pool)
-        log(f"writer: {args.writer_spans:,} exchanges of ~1.5 KB of prose each way")
         prose = Prose(seed=1)
-        report["writer_prose"] = await bench_writer(
-            pool, [prose_exchange(number, prose) for number in range(args.writer_spans)]
-        )
-        await _empty(pool)
+        exchanges: dict[str, Callable[[int], Exchange]] = {
+            "writer": chat_exchange,
+            "writer_prose": lambda number: prose_exchange(number, prose),
+        }
+        for name, label in _WRITERS.items():
+            log(f"writer: {args.writer_spans:,} exchanges, {label}")
+            report[name] = await bench_writer(pool, [exchanges[name](number) for number in range(args.writer_spans)])
+            async with pool.acquire() as connection:
+                await connection.execute("TRUNCATE spans, span_bodies, rollups_minute, rollups_hour, rollups_day")
         if args.spans:
             log(f"seeding {args.spans:,} spans over 30 days")
             report["seed"] = await seed(pool, args.spans)
@@ -358,11 +359,6 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         return report
     finally:
         await pool.close()
-
-
-async def _empty(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as connection:
-        await connection.execute("TRUNCATE spans, span_bodies, rollups_minute, rollups_hour, rollups_day")
 
 
 def main(argv: list[str] | None = None) -> int:
