@@ -9,8 +9,9 @@
     /{upstream}/{rest}       data plane: Forwarder → upstream, exchange → SpanWriter → PostgreSQL
 
 Daemons started by the lifespan: the database pool, partition maintenance, the span writer,
-the upstream clients, the embedding worker (embeddings/worker.py: vectors for new spans), the
-key change listener (storage/key_cache.py: revocations heard from every replica).
+the upstream clients, the search indexer (storage/search_indexer.py: words of new spans), the
+embedding worker (embeddings/worker.py: vectors for new spans), the key change listener
+(storage/key_cache.py: revocations heard from every replica).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from glassgate.storage.aws_keys import CachedAwsKeyStore, cipher_for
 from glassgate.storage.key_cache import KeyEvents
 from glassgate.storage.keys import CachedKeyVerifier
 from glassgate.storage.partitions import Maintainer
+from glassgate.storage.search_indexer import SearchIndexer
 from glassgate.storage.spans import encode, insert_spans
 from glassgate.tracing import pricing, tokens
 from glassgate.tracing.metrics import CONTENT_TYPE, Metrics
@@ -113,6 +115,10 @@ class Glassgate:
         self.api.state.embedder = self.embedder
         self.embedding_worker: EmbeddingWorker | None = None
         self.eval_worker: Worker | None = None
+        self.search_indexer: SearchIndexer | None = None
+        self.metrics.watch_search_indexer(
+            lambda: asdict(self.search_indexer.counters) if self.search_indexer is not None else {}
+        )
         self.ready = False
         self.draining = False  # set by begin_drain(): /readyz answers 503 while calls still run
 
@@ -137,6 +143,8 @@ class Glassgate:
             insert.add_done_callback(_consume_outcome)
             raise TimeoutError(f"the insert took longer than {self.settings.tracing.write_timeout_s} s")
         insert.result()
+        if self.search_indexer is not None:
+            self.search_indexer.wake()  # their words: searchable within milliseconds, not at the next look
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -209,6 +217,11 @@ class Glassgate:
         self.maintainer = Maintainer(pool, self.settings.tracing.retention_days)
         self.maintainer.start()
         self.writer.start()
+        tracing = self.settings.tracing
+        self.search_indexer = SearchIndexer(
+            pool, interval_s=tracing.search_interval_s, max_per_s=tracing.search_max_per_s
+        )
+        self.search_indexer.start()
         if self.embedder is not None:
             embeddings = self.settings.embeddings
             self.embedding_worker = EmbeddingWorker(
@@ -237,6 +250,8 @@ class Glassgate:
     async def shutdown(self) -> None:
         self.ready = False
         self.draining = True
+        if self.search_indexer is not None:
+            await self.search_indexer.stop()  # what it leaves queued, the next replica to start indexes
         if self.embedding_worker is not None:
             await self.embedding_worker.stop()
         if self.eval_worker is not None:

@@ -237,6 +237,17 @@ class TracingSettings(_Frozen):
         gt=0,
         description="Keep spans this many days (whole months are dropped once past it); unset keeps everything.",
     )
+    search_max_per_s: float = Field(
+        default=2000.0,
+        gt=0,
+        description=(
+            "Spans whose words are indexed for search, at most this many a second per replica: under a burst the "
+            "writer keeps the CPU and search catches up after (glassgate_search_backlog in /metrics)."
+        ),
+    )
+    search_interval_s: float = Field(
+        default=0.5, gt=0, description="Seconds between looks for stored spans waiting to be indexed for search."
+    )
 
 
 class OtlpSettings(_Frozen):

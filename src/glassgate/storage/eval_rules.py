@@ -15,6 +15,10 @@ later ones did); a scan reads just those through the index, up to its own snapsh
 which the rule keeps next. A rule therefore starts with the spans stored after it was created
 (or switched on again).
 
+A rule with a search filter (`q`) reads `span_search` the same way: a span's words are stored
+by the search indexer, in a later transaction than the span (migration 0013), and the span is
+"new" to such a rule when they are.
+
 A database restored into another PostgreSQL cluster starts its transaction ids afresh, below
 the rules' snapshots: a scan that finds its rule's snapshot ahead of the server's starts the
 rule again from now, and says so in the log.
@@ -173,7 +177,7 @@ def _binder(params: list[Any]) -> Callable[[Any], str]:
 
 
 def filter_sql(span_filter: Mapping[str, Any], bind: Callable[[Any], str]) -> list[str]:
-    """Conditions on `spans s` for a rule's filter (the span list's filter fields)."""
+    """Conditions on `spans s` for a rule's filter (the span list's filter fields); `q` on `span_search x`."""
     clauses = [f"s.{name} = {bind(span_filter[name])}" for name in FILTER_FIELDS if span_filter.get(name) is not None]
     if span_filter.get("tags"):
         clauses.append(f"s.tags @> {bind(list(span_filter['tags']))}::text[]")
@@ -181,7 +185,7 @@ def filter_sql(span_filter: Mapping[str, Any], bind: Callable[[Any], str]) -> li
         clauses.append(f"s.guardrail_categories @> ARRAY[{bind(span_filter['guardrail_category'])}::text]")
     if span_filter.get("q") is not None:
         query = search.query(str(span_filter["q"]))
-        clauses.append(f"s.search_document @@ to_tsquery('simple', {bind(query)})" if query else "false")
+        clauses.append(f"x.document @@ to_tsquery('simple', {bind(query)})" if query else "false")
     return clauses
 
 
@@ -222,13 +226,22 @@ async def enqueue_new_spans(pool: asyncpg.Pool, max_attempts: int) -> dict[str, 
 async def _enqueue_for_rule(connection: asyncpg.Connection, rule: asyncpg.Record, max_attempts: int) -> int:
     params: list[Any] = [rule["rule_id"], RULE_JOB, rule["since_xmax"], rule["since_xip"], rule["until_xmax"]]
     params += [EVALUATION_TAGS, rule["sampling_rate"], rule["delay_s"], max_attempts]
-    conditions = " AND ".join(["true", *filter_sql(orjson.loads(rule["filter"]), _binder(params))])
+    span_filter = orjson.loads(rule["filter"])
+    conditions = " AND ".join(["true", *filter_sql(span_filter, _binder(params))])
+    if span_filter.get("q") is None:
+        new_spans = "spans s"
+        stored_xid = "s.stored_xid"
+    else:
+        # A span can match a search only once the search indexer has stored its words, in a
+        # later transaction than the span's: such a rule finds its new spans by that one.
+        new_spans = "span_search x JOIN spans s ON s.span_id = x.span_id AND s.started_at = x.started_at"
+        stored_xid = "x.stored_xid"
     count = await connection.fetchval(
         "WITH added AS (INSERT INTO eval_jobs (kind, payload, idempotency_key, run_after, max_attempts) "
         "SELECT $2, jsonb_build_object('rule_id', $1::text, 'span_id', s.span_id), "
         "'rule:' || $1 || ':' || s.span_id, s.started_at + make_interval(secs => "
-        "coalesce(s.latency_ms, 0) / 1000.0 + $8), $9 FROM spans s "
-        "WHERE (s.stored_xid >= $3::xid8 OR s.stored_xid = ANY ($4::xid8[])) AND s.stored_xid < $5::xid8 "
+        f"coalesce(s.latency_ms, 0) / 1000.0 + $8), $9 FROM {new_spans} "
+        f"WHERE ({stored_xid} >= $3::xid8 OR {stored_xid} = ANY ($4::xid8[])) AND {stored_xid} < $5::xid8 "
         f"AND NOT (s.tags && $6::text[]) AND {SAMPLE_SQL} < $7 AND {conditions} "
         "ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1) SELECT count(*) FROM added",
         *params,

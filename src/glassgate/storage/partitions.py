@@ -20,7 +20,7 @@ from glassgate.storage import rollups
 
 log = logging.getLogger(__name__)
 
-PARTITIONED_TABLES = ("spans", "span_bodies", "guardrail_findings", "span_embeddings")
+PARTITIONED_TABLES = ("spans", "span_bodies", "guardrail_findings", "span_embeddings", "span_search")
 MONTHS_AHEAD = 2
 # Any constant, the same in every replica: one maintainer at a time.
 _MAINTENANCE_LOCK_KEY = 0x676C61737370  # "glassp"
@@ -125,6 +125,8 @@ async def drop_expired(connection: asyncpg.Connection, retention_days: int, now:
             await connection.execute(f"DELETE FROM {table}_default WHERE started_at < $1", horizon)
         for table in rollups.TABLES.values():
             await connection.execute(f"DELETE FROM {table} WHERE bucket < $1", horizon)
+        # Spans of the dropped months still waiting for the search indexer have nothing left to index.
+        await connection.execute("DELETE FROM span_search_queue WHERE started_at < $1", horizon)
     if dropped:
         log.info("retention (%d days): dropped %s", retention_days, ", ".join(dropped))
     return dropped

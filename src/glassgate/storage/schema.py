@@ -86,7 +86,6 @@ spans = Table(
     Column("input_preview", Text),
     Column("output_preview", Text),
     Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("search_document", TSVECTOR),  # the previews' words (storage/search.py)
     Column("guardrail_categories", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     postgresql_partition_by="RANGE (started_at)",
 )
@@ -99,6 +98,23 @@ span_bodies = Table(
     Column("request_body", LargeBinary),  # zstd-compressed JSON (storage/bodies.py)
     Column("response_body", LargeBinary),
     postgresql_partition_by="RANGE (started_at)",
+)
+
+# Full-text search, filled behind the writer by storage/search_indexer.py (migration 0013).
+span_search = Table(
+    "span_search",
+    metadata,
+    Column("span_id", Text, primary_key=True),
+    Column("started_at", DateTime(timezone=True), primary_key=True),
+    Column("document", TSVECTOR, nullable=False),  # the previews' words (storage/search.py)
+    postgresql_partition_by="RANGE (started_at)",
+)
+
+span_search_queue = Table(
+    "span_search_queue",
+    metadata,
+    Column("span_id", Text, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
 )
 
 

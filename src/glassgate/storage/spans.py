@@ -2,13 +2,15 @@
 
 A span is two rows: the hot row in `spans` (typed columns and short previews, what lists and
 filters read) and its bodies in `span_bodies` (what the detail view reads). One batch is one
-transaction: the spans, their bodies and the rollups of the spans that were new.
+transaction: the spans, their bodies, the rollups of the spans that were new, and a place in
+`span_search_queue` for each new span with text, whose words the search indexer stores next
+(storage/search_indexer.py): indexing them here cost more than the rest of the insert.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,7 +56,6 @@ _COLUMNS = [
     "input_preview",
     "output_preview",
     "attributes",
-    "search_document",
     "guardrail_categories",
 ]
 _BODY_COLUMNS = ["request_body", "response_body"]
@@ -78,11 +79,7 @@ _RECORD_TYPES = {
     "attributes": "jsonb",
 }
 _RECORD = ", ".join(f"{name} {_RECORD_TYPES.get(name, 'text')}" for name in _COLUMNS)
-_HOT_VALUES = ", ".join(
-    # Words only, cut by storage.search: a cheap cast, no text parsing in PostgreSQL.
-    "u.search_document::tsvector" if name == "search_document" else f"u.{name}"
-    for name in _COLUMNS
-)
+_HOT_VALUES = ", ".join(f"u.{name}" for name in _COLUMNS)
 _FINDING_TYPES = {
     "span_id": "text",
     "started_at": "timestamptz",
@@ -116,7 +113,10 @@ def _insert_statement(skip_stored: bool) -> str:
     skip_finding = " ON CONFLICT (span_id, started_at, seq) DO NOTHING" if skip_stored else ""
     return (
         f"WITH stored AS (INSERT INTO spans ({', '.join(_COLUMNS)}) SELECT {_HOT_VALUES} "
-        f"FROM json_to_recordset($1::json) AS u({_RECORD}){skip} RETURNING span_id), "
+        f"FROM json_to_recordset($1::json) AS u({_RECORD}){skip} "
+        "RETURNING span_id, started_at, length(concat(input_preview, output_preview)) > 0 AS searchable), "
+        "queued AS (INSERT INTO span_search_queue (span_id, started_at) "
+        "SELECT span_id, started_at FROM stored WHERE searchable), "
         "bodies AS (INSERT INTO span_bodies (span_id, started_at, request_body, response_body) "
         f"SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::bytea[], $5::bytea[]){skip}), "
         f"findings AS (INSERT INTO guardrail_findings ({_FINDING_COLUMNS}) SELECT * FROM json_to_recordset($6::json) "
@@ -136,29 +136,32 @@ _GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
 _INSERT_NEW = _insert_statement(skip_stored=False)
 _INSERT_SKIPPING_STORED = _insert_statement(skip_stored=True)
 _ROLLUP_UPSERT = rollups.upsert_statement()
-LIST_COLUMNS = [name for name in _COLUMNS if name != "search_document"]
+LIST_COLUMNS = _COLUMNS
+_LIST = ", ".join(f"spans.{name}" for name in LIST_COLUMNS)
+_ORDER = "ORDER BY spans.started_at DESC, spans.span_id DESC"
 _FINDINGS_OF_SPAN = (
     "SELECT policy, phase, detector, category, score, action, field, start_offset AS start, end_offset AS end "
     "FROM guardrail_findings WHERE span_id = $1 AND started_at = $2 ORDER BY seq"
 )
 # A search is answered one of two ways, chosen by counting matches (up to this many) first:
-# few matches are fetched through the full-text index and sorted; many are found by walking
-# the time index newest first, where the first page fills after a short walk. PostgreSQL
-# cannot estimate prefix matches, so left to itself it walks the time index for rare words too,
-# and a rare word in a million spans then reads them all.
+# few matches are fetched through the full-text index, joined to their spans and sorted; many
+# are found by walking the time index newest first, looking up each span's words, where the
+# first page fills after a short walk. PostgreSQL cannot estimate prefix matches, so left to
+# itself it walks the time index for rare words too, and a rare word in a million spans then
+# reads them all.
 SEARCH_PROBE_LIMIT = 2000
 _THROUGH_SEARCH_INDEX = "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off"
+_FROM_MATCHES = "SET LOCAL enable_indexscan = on"  # the join to spans: by primary key
 _THROUGH_TIME_INDEX = (
     "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on"
 )
 
 
-_ENCODED_FIELDS = [name for name in _COLUMNS if name not in ("search_document", "guardrail_categories")]
+_ENCODED_FIELDS = [name for name in _COLUMNS if name != "guardrail_categories"]
 
 
 def _row(span: Span) -> dict[str, Any]:
     row = {name: getattr(span, name) for name in _ENCODED_FIELDS}
-    row["search_document"] = search.document(span.input_preview, span.output_preview)
     row["guardrail_categories"] = sorted({finding.category for finding in span.findings})
     return row
 
@@ -292,10 +295,6 @@ def _where(filters: SpanFilter, bind: Any) -> list[str]:
         clauses.append(f"tags @> {bind(list(filters.tags))}::text[]")
     if filters.guardrail_category is not None:
         clauses.append(f"guardrail_categories @> ARRAY[{bind(filters.guardrail_category)}::text]")
-    if filters.search is not None:
-        query = search.query(filters.search)
-        # No words at all (only punctuation) matches nothing rather than everything.
-        clauses.append(f"search_document @@ to_tsquery('simple', {bind(query)})" if query else "false")
     if filters.since is not None:
         clauses.append(f"started_at >= {bind(filters.since)}")
     if filters.until is not None:
@@ -308,11 +307,7 @@ async def list_spans(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest first. Returns (rows, next_cursor); next_cursor is None on the last page."""
     params: list[Any] = []
-
-    def bind(value: Any) -> str:
-        params.append(value)
-        return f"${len(params)}"
-
+    bind = _binder(params)
     clauses = _where(filters, bind)
     if filters.score is not None:
         clauses.append(await score_condition(pool, filters.score, bind))
@@ -320,14 +315,12 @@ async def list_spans(
         started_at, span_id = decode_cursor(cursor)
         clauses.append(f"(started_at, span_id) < ({bind(started_at)}, {bind(span_id)})")
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    columns = ", ".join(LIST_COLUMNS)
-    order = "ORDER BY started_at DESC, span_id DESC"
-    limit_clause = f"LIMIT {bind(limit + 1)}"
     async with pool.acquire() as connection:
         if filters.search is None:
-            records = await connection.fetch(f"SELECT {columns} FROM spans {where} {order} {limit_clause}", *params)
+            query = f"SELECT {_LIST} FROM spans {where} {_ORDER} LIMIT {bind(limit + 1)}"
+            records = await connection.fetch(query, *params)
         else:
-            records = await _search(connection, columns, where, order, limit_clause, params)
+            records = await _search(connection, filters, clauses, params, limit + 1)
     rows = [_decode_row(record) for record in records[:limit]]
     next_cursor = None
     if len(records) > limit:
@@ -337,24 +330,57 @@ async def list_spans(
 
 
 async def _search(
-    connection: asyncpg.Connection, columns: str, where: str, order: str, limit_clause: str, params: list[Any]
+    connection: asyncpg.Connection, filters: SpanFilter, clauses: list[str], params: list[Any], limit: int
 ) -> list[asyncpg.Record]:
-    probe_params = params[:-1]  # the last parameter is the page size
+    """Spans whose words match `filters.search` (in `span_search`, filled by the search indexer)."""
+    assert filters.search is not None
+    tsquery = search.query(filters.search)
+    if tsquery is None:  # no words at all (only punctuation) matches nothing rather than everything
+        return []
+    probe_params: list[Any] = []
+    params = list(params)
     async with connection.transaction():
         await connection.execute(_THROUGH_SEARCH_INDEX)
+        probe = f"SELECT 1 FROM span_search x WHERE {_matching(filters, tsquery, _binder(probe_params))}"
         matches = await connection.fetchval(
-            f"SELECT count(*) FROM (SELECT 1 FROM spans {where} LIMIT {SEARCH_PROBE_LIMIT}) AS hits", *probe_params
+            f"SELECT count(*) FROM ({probe} LIMIT {SEARCH_PROBE_LIMIT}) AS hits", *probe_params
         )
+        bind = _binder(params)
+        match = _matching(filters, tsquery, bind)
         if matches < SEARCH_PROBE_LIMIT:
+            await connection.execute(_FROM_MATCHES)
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             query = (
-                f"WITH hits AS MATERIALIZED (SELECT {columns} FROM spans {where}) "
-                f"SELECT * FROM hits {order} {limit_clause}"
+                f"WITH hits AS MATERIALIZED (SELECT x.span_id, x.started_at FROM span_search x WHERE {match}) "
+                f"SELECT {_LIST} FROM hits JOIN spans USING (span_id, started_at) {where} {_ORDER} LIMIT {bind(limit)}"
             )
         else:
             await connection.execute(_THROUGH_TIME_INDEX)
-            query = f"SELECT {columns} FROM spans {where} {order} {limit_clause}"
+            words = (
+                "EXISTS (SELECT 1 FROM span_search x WHERE x.span_id = spans.span_id "
+                f"AND x.started_at = spans.started_at AND {match})"
+            )
+            query = f"SELECT {_LIST} FROM spans WHERE {' AND '.join([*clauses, words])} {_ORDER} LIMIT {bind(limit)}"
         records: list[asyncpg.Record] = await connection.fetch(query, *params)
     return records
+
+
+def _binder(params: list[Any]) -> Callable[[Any], str]:
+    def bind(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    return bind
+
+
+def _matching(filters: SpanFilter, tsquery: str, bind: Callable[[Any], str]) -> str:
+    """Conditions on `span_search x`: the words, and the time range (which skips the months outside it)."""
+    conditions = [f"x.document @@ to_tsquery('simple', {bind(tsquery)})"]
+    if filters.since is not None:
+        conditions.append(f"x.started_at >= {bind(filters.since)}")
+    if filters.until is not None:
+        conditions.append(f"x.started_at < {bind(filters.until)}")
+    return " AND ".join(conditions)
 
 
 _DETAIL = (

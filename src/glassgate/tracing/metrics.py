@@ -76,6 +76,17 @@ class Metrics:
             )
             gauge.set_function(_reader(counters, name))
 
+    def watch_search_indexer(self, counters: Callable[[], dict[str, int]]) -> None:
+        """Expose the search indexer's progress, read at scrape time."""
+        Gauge(
+            "glassgate_search_backlog",
+            "Stored spans waiting to be indexed for search, as this replica last counted",
+            registry=self.registry,
+        ).set_function(_reader(counters, "backlog"))
+        Gauge(
+            "glassgate_search_indexed", "Spans indexed for search by this replica since start", registry=self.registry
+        ).set_function(_reader(counters, "indexed"))
+
     def watch_limits(self, limiter: Limiter) -> None:
         """Expose the rate limiter's decisions and Redis errors, read at scrape time."""
         self.registry.register(_LimitsCollector(limiter))

@@ -11,6 +11,7 @@ import pytest
 
 from glassgate.api.app import create_api
 from glassgate.storage import db
+from glassgate.storage.search_indexer import index_pending
 from glassgate.storage.spans import insert_spans
 from tests.integration.storage.test_spans import make_span
 
@@ -117,6 +118,7 @@ async def test_span_list_filters_over_http(client: tuple[httpx.AsyncClient, asyn
     assert [row["span_id"] for row in page["data"]] == [f"{1:016x}"]
     page = (await http.get("/api/v1/spans", params={"session_id": "chat-9", "user_id": "u-7"})).json()
     assert [row["span_id"] for row in page["data"]] == [f"{2:016x}"]
+    await index_pending(pool)  # what the server's search indexer does within half a second
     page = (await http.get("/api/v1/spans", params={"q": "refund ord"})).json()
     assert [row["input_preview"] for row in page["data"]] == ["refund my order"]
     detail = (await http.get(f"/api/v1/spans/{1:016x}")).json()

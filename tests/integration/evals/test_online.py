@@ -15,6 +15,7 @@ from glassgate.evals import online
 from glassgate.evals.jobs import evaluation_worker
 from glassgate.storage import eval_jobs, eval_rules
 from glassgate.storage.annotations import ScoreFilter
+from glassgate.storage.search_indexer import index_pending
 from glassgate.storage.spans import SpanFilter, insert_spans, list_spans
 from glassgate.tracing.span import Span
 from tests.fakes.judge_server import FakeJudge
@@ -193,3 +194,23 @@ async def test_a_rule_switched_on_again_starts_from_then(pool: asyncpg.Pool) -> 
     await insert_spans(pool, [span(2)])
     assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == {rule["rule_id"]: 1}
     assert await pool.fetchval("SELECT payload ->> 'span_id' FROM eval_jobs") == span(2).span_id
+
+
+async def test_a_rule_that_searches_scores_each_span_once_its_words_are_indexed(pool: asyncpg.Pool) -> None:
+    evaluator = await new_evaluator(pool, "says-answer", "contains", {"values": ["answer"]})
+    rule = await eval_rules.create_rule(
+        pool, name="refunds", evaluator_id=evaluator, span_filter={"q": "refund"}, sampling_rate=1.0
+    )
+    none = {rule["rule_id"]: 0}
+    await insert_spans(
+        pool, [span(n, input_preview="refund please" if n % 2 else "where is my parcel") for n in range(6)]
+    )
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == none, "not searchable yet"
+    await index_pending(pool)
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == {rule["rule_id"]: 3}
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == none
+    await insert_spans(pool, [span(7, input_preview="a refund, again")])
+    await index_pending(pool)
+    assert await eval_rules.enqueue_new_spans(pool, max_attempts=5) == {rule["rule_id"]: 1}
+    jobs = await pool.fetch("SELECT payload ->> 'span_id' AS span_id FROM eval_jobs ORDER BY job_id")
+    assert [job["span_id"] for job in jobs] == [span(n).span_id for n in (1, 3, 5, 7)]

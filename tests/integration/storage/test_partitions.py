@@ -71,7 +71,7 @@ async def test_retention_drops_whole_months_past_the_horizon(pool: asyncpg.Pool)
         keys = [(span.started_at, span.span_id) for span in spans]
         await embeddings.store(connection, "hashed-v1", keys, [[1.0] + [0.0] * 255] * len(keys))
         dropped = await drop_expired(connection, retention_days=45, now=NOW)  # horizon: 2026-10-13
-    tables = ("spans", "span_bodies", "guardrail_findings", "span_embeddings")
+    tables = ("spans", "span_bodies", "guardrail_findings", "span_embeddings", "span_search")
     assert set(dropped) == {f"{table}_p2026_{month:02d}" for table in tables for month in (8, 9)}
     remaining = {row[0] for row in await pool.fetch("SELECT span_id FROM spans")}
     assert remaining == {f"{3:016x}", f"{4:016x}"}, "October straddles the horizon, so it stays whole"

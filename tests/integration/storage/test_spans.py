@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from glassgate.storage import spans as spans_module
+from glassgate.storage.search_indexer import index_pending
 from glassgate.storage.spans import SpanFilter, get_span, insert_spans, list_spans
 from glassgate.tracing.span import Span
 
@@ -129,6 +130,7 @@ async def test_search_matches_words_in_either_preview_and_prefixes_the_last(pool
             make_span(3, input_preview=None, output_preview=None),
         ],
     )
+    assert await index_pending(pool) == 2, "a span without text has no words to index"
 
     async def found(text: str) -> set[int]:
         rows, _ = await list_spans(pool, SpanFilter(search=text), 50, None)
@@ -173,6 +175,7 @@ async def test_search_pages_are_newest_first_whichever_way_it_runs(
     await insert_spans(
         pool, [make_span(n, input_preview=f"refund request {n}" if n % 2 else "other") for n in range(20)]
     )
+    await index_pending(pool)
     seen: list[int] = []
     cursor = None
     while True:

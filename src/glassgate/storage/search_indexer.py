@@ -1,0 +1,168 @@
+"""The search indexer: stores the words of newly stored spans, behind the writer (migration 0013).
+
+The writer queues each new span with text in `span_search_queue`, in the transaction that
+stores it. After each of this replica's writes (`wake`), and every `interval_s` for the spans
+other replicas stored, the indexer takes queued spans in batches, oldest first, cuts
+their previews into words (storage.search) and stores one `span_search` row per span, under
+the full-text index. Each batch is one transaction: the queue rows are deleted as the
+documents are stored, so a crash or a database outage mid-batch leaves them queued, and a
+span is indexed once (`ON CONFLICT DO NOTHING` besides, should a span be queued twice).
+
+Replicas share the queue: a batch takes its rows `FOR UPDATE SKIP LOCKED`, so any number of
+indexers work side by side on different spans.
+
+Rate: at most `max_per_s` spans a second per replica. Indexing costs more than storing the
+span did (the GIN entries, ~150 µs of PostgreSQL for 1.5 KB of prose each way), so under a
+burst that saturates the machine the writer keeps its CPU and the search catches up in the
+quieter seconds after; `glassgate_search_backlog` in /metrics says how far behind it is.
+The words are cut on the event loop in slices of `_SLICE` spans (~3 ms), so proxied calls
+never wait behind a whole batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from glassgate.storage import search
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 60.0
+BATCH_SIZE = 500
+_SLICE = 50
+_BACKLOG_EVERY_S = 5.0  # counting the queue reads all of it: not after every batch
+_BACKLOG_CAP = 1_000_000
+
+_TAKE = (
+    "WITH taken AS (DELETE FROM span_search_queue WHERE ctid = ANY (ARRAY("
+    "SELECT ctid FROM span_search_queue LIMIT $1 FOR UPDATE SKIP LOCKED)) RETURNING span_id, started_at) "
+    # A span dropped by retention since it was queued has no row left: nothing to index.
+    "SELECT s.span_id, s.started_at, s.input_preview, s.output_preview FROM taken t "
+    "JOIN spans s ON s.span_id = t.span_id AND s.started_at = t.started_at"
+)
+_STORE = (
+    "INSERT INTO span_search (span_id, started_at, document) "
+    "SELECT u.span_id, u.started_at, u.document::tsvector FROM unnest($1::text[], $2::timestamptz[], $3::text[]) "
+    "AS u(span_id, started_at, document) ON CONFLICT (span_id, started_at) DO NOTHING"
+)
+
+
+@dataclass
+class IndexerCounters:
+    indexed: int = 0  # documents stored
+    taken: int = 0  # queue rows taken (spans without words among them)
+    failures: int = 0  # ticks ended by a database failure
+    backlog: int = 0  # queued spans, as last counted (up to _BACKLOG_CAP)
+
+
+async def index_batch(pool: asyncpg.Pool, limit: int = BATCH_SIZE) -> tuple[int, int]:
+    """Index up to `limit` queued spans in one transaction; returns (taken from the queue, documents stored)."""
+    async with pool.acquire() as connection, connection.transaction():
+        rows = await connection.fetch(_TAKE, limit)
+        ids: list[str] = []
+        started: list[datetime] = []
+        documents: list[str] = []
+        for first in range(0, len(rows), _SLICE):
+            if first:
+                await asyncio.sleep(0)  # let proxied calls through between slices
+            for row in rows[first : first + _SLICE]:
+                document = search.document(row["input_preview"], row["output_preview"])
+                if document is not None:
+                    ids.append(row["span_id"])
+                    started.append(row["started_at"])
+                    documents.append(document)
+        if ids:
+            await connection.execute(_STORE, ids, started, documents)
+    return len(rows), len(ids)
+
+
+async def index_pending(pool: asyncpg.Pool) -> int:
+    """Index every queued span now, whatever the rate (tests, benchmarks); returns documents stored."""
+    stored = 0
+    while True:
+        taken, indexed = await index_batch(pool)
+        stored += indexed
+        if taken < BATCH_SIZE:
+            return stored
+
+
+async def backlog(pool: asyncpg.Pool) -> int:
+    """Spans waiting in the queue, counted up to _BACKLOG_CAP."""
+    count = await pool.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM span_search_queue LIMIT {_BACKLOG_CAP}) AS q")
+    return int(count)
+
+
+class SearchIndexer:
+    def __init__(self, pool: asyncpg.Pool, *, interval_s: float = 0.5, max_per_s: float | None = None) -> None:
+        self._pool = pool
+        self._interval_s = interval_s
+        self._max_per_s = max_per_s
+        self._last_count = -float("inf")
+        self._woken = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.counters = IndexerCounters()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="glassgate-search-indexer")
+
+    def wake(self) -> None:
+        """Spans were just queued: index them now rather than at the next interval."""
+        self._woken.set()
+
+    async def stop(self) -> None:
+        """Stop between batches (a batch in flight is rolled back: its spans stay queued)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        delay = self._interval_s
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), delay)
+            self._woken.clear()
+            try:
+                await self.run_once()
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.counters.failures += 1
+                delay = min(max(delay * 2, self._interval_s), MAX_BACKOFF_S)
+                log.warning(
+                    "indexing spans for search failed (%s: %s); next try in %.0f s", type(exc).__name__, exc, delay
+                )
+            except Exception:  # a bug must not stop indexing for good; logged with its traceback
+                self.counters.failures += 1
+                delay = MAX_BACKOFF_S
+                log.exception("indexing spans for search failed unexpectedly; next try in %.0f s", delay)
+            else:
+                delay = self._interval_s
+
+    async def run_once(self) -> int:
+        """Index queued spans until the queue is empty, at most `max_per_s` a second; returns documents stored."""
+        stored = 0
+        while True:
+            batch_started = time.monotonic()
+            taken, indexed = await index_batch(self._pool)
+            self.counters.taken += taken
+            self.counters.indexed += indexed
+            stored += indexed
+            if taken == BATCH_SIZE:
+                await self._count_backlog()
+            if self._max_per_s:
+                # The rate cap: under a burst, the writer keeps the CPU and the search lags behind.
+                await asyncio.sleep(max(0.0, taken / self._max_per_s - (time.monotonic() - batch_started)))
+            if taken < BATCH_SIZE:
+                self.counters.backlog = 0
+                return stored
+
+    async def _count_backlog(self) -> None:
+        if time.monotonic() - self._last_count >= _BACKLOG_EVERY_S:
+            self._last_count = time.monotonic()
+            self.counters.backlog = await backlog(self._pool)
