@@ -3,11 +3,12 @@
 1. **Writer**: the real `SpanWriter` (capture of each exchange, batching, the one-statement
    insert of spans + bodies, rollups) fed finished chat-completion exchanges as fast as it
    takes them, into an embedded PostgreSQL: spans per second from first submit to last commit.
-   Twice: short calls (a dozen distinct words), then calls with ~1.5 KB of prose each way,
-   whose search documents and previews cost the database several times more per span.
+   Twice: short calls (a dozen distinct words), then calls with ~1.5 KB of prose each way.
+   After each, the **search indexer** stores the words of those spans (storage/search_indexer.py:
+   behind the writer, so not part of its rate), two at once, uncapped: spans per second.
 2. **Store at scale**: N spans (default 1,000,000) over 30 days, three projects, four
    upstreams, eight models, sessions, users, tags and previews, written with `insert_spans`
-   (rollups maintained as they go); then, after ANALYZE, the median and p95 time of the span
+   (rollups maintained as they go) and indexed for search; then, after ANALYZE, the median and p95 time of the span
    list's first page under each filter, of a cursor page, and of dashboard rollup queries.
 
 Budgets (issue 4): writer ≥ 10,000 spans/s; first page and each filter ≤ 50 ms; a 30-day
@@ -42,6 +43,7 @@ from glassgate.config import TracingSettings
 from glassgate.proxy.exchange import Exchange
 from glassgate.storage import dashboards, db
 from glassgate.storage.partitions import ensure_months, month_start
+from glassgate.storage.search_indexer import index_pending
 from glassgate.storage.spans import SpanFilter, encode, insert_spans, list_spans
 from glassgate.tracing.span import Span
 from glassgate.tracing.writer import SpanWriter
@@ -237,9 +239,19 @@ async def seed(pool: asyncpg.Pool, count: int, batch: int = 2000, writers: int =
 
     await asyncio.gather(*(worker(index) for index in range(writers)))
     elapsed = time.perf_counter() - started
+    log(f"indexing {count:,} spans for search")
+    indexing = await bench_search_indexer(pool)
     async with pool.acquire() as connection:
         await connection.execute("ANALYZE")
-    return {"spans": count, "seconds": round(elapsed, 1), "spans_per_s": round(count / elapsed)}
+    return {"spans": count, "seconds": round(elapsed, 1), "spans_per_s": round(count / elapsed), "search": indexing}
+
+
+async def bench_search_indexer(pool: asyncpg.Pool, indexers: int = 2) -> dict[str, Any]:
+    """Index every queued span with `indexers` at once (replicas, or a backlog caught up), uncapped."""
+    started = time.perf_counter()
+    indexed = sum(await asyncio.gather(*(index_pending(pool) for _ in range(indexers))))
+    elapsed = time.perf_counter() - started
+    return {"spans": indexed, "seconds": round(elapsed, 3), "spans_per_s": round(indexed / elapsed)}
 
 
 async def timed(call: Callable[[], Awaitable[object]], repeat: int = 15) -> dict[str, float]:
@@ -325,11 +337,16 @@ def markdown(report: dict[str, Any]) -> str:
         rate = f"{writer['spans_per_s']:,} spans/s"
         budget = f"≥ {BUDGETS['writer_spans_per_s']:,}"
         lines.append(f"| writer, {label} ({writer['spans']:,} exchanges → spans) | {rate} | | {budget} |")
+        indexer = writer["search"]
+        rate = f"{indexer['spans_per_s']:,} spans/s"
+        lines.append(f"| search indexer behind it, 2 at once ({indexer['spans']:,} spans) | {rate} | | |")
     if "seed" in report:
         seed_info = report["seed"]
         lines.append(
             f"| insert_spans, 2 connections ({seed_info['spans']:,}) | {seed_info['spans_per_s']:,} spans/s | |"
         )
+        indexer = seed_info["search"]
+        lines.append(f"| search indexer, 2 at once ({indexer['spans']:,}) | {indexer['spans_per_s']:,} spans/s | |")
     for name, numbers in report.get("queries", {}).items():
         lines.append(f"| {name} | {numbers['p50_ms']} ms | {numbers['p95_ms']} ms | ≤ {_budget_for(name):g} ms |")
     return "\n".join(lines)
@@ -348,8 +365,12 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         for name, label in _WRITERS.items():
             log(f"writer: {args.writer_spans:,} exchanges, {label}")
             report[name] = await bench_writer(pool, [exchanges[name](number) for number in range(args.writer_spans)])
+            report[name]["search"] = await bench_search_indexer(pool)
             async with pool.acquire() as connection:
-                await connection.execute("TRUNCATE spans, span_bodies, rollups_minute, rollups_hour, rollups_day")
+                await connection.execute(
+                    "TRUNCATE spans, span_bodies, span_search, span_search_queue, rollups_minute, rollups_hour, "
+                    "rollups_day"
+                )
         if args.spans:
             log(f"seeding {args.spans:,} spans over 30 days")
             report["seed"] = await seed(pool, args.spans)

@@ -356,9 +356,12 @@ async def _search(
             )
         else:
             await connection.execute(_THROUGH_TIME_INDEX)
+            # A scalar subquery, checked span by span as the walk goes. An EXISTS would become a
+            # join, which PostgreSQL then drives from span_search (it cannot estimate how many
+            # documents a prefix matches), reading every match: 1.2 s in a million spans.
             words = (
-                "EXISTS (SELECT 1 FROM span_search x WHERE x.span_id = spans.span_id "
-                f"AND x.started_at = spans.started_at AND {match})"
+                f"(SELECT {match} FROM span_search x WHERE x.span_id = spans.span_id "
+                "AND x.started_at = spans.started_at)"
             )
             query = f"SELECT {_LIST} FROM spans WHERE {' AND '.join([*clauses, words])} {_ORDER} LIMIT {bind(limit)}"
         records: list[asyncpg.Record] = await connection.fetch(query, *params)

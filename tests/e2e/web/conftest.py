@@ -139,6 +139,14 @@ def wait_for_spans(process: GlassgateProcess, count: int) -> None:
     raise AssertionError(f"fewer than {count} spans stored after 30 s")
 
 
+def wait_until_searchable(process: GlassgateProcess, words: str) -> None:
+    """The search indexer stores a span's words just after the span: wait for that too."""
+    deadline = time.monotonic() + 30
+    while not process.api("/spans", q=words).json()["data"]:
+        assert time.monotonic() < deadline, f"no span found by {words!r} after 30 s"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, postgres_url: str, template_database: str
@@ -167,6 +175,7 @@ def seeded(
     try:
         ids = seed(process.url)
         wait_for_spans(process, 33)
+        wait_until_searchable(process, "refund")
         yield Seeded(process, ids)
     finally:
         process.stop()
