@@ -226,6 +226,15 @@ def upsert_statement() -> str:
     return f"WITH {ctes} {parts[-1]}"
 
 
+def upsert_ctes(first: int) -> str:
+    """The same upserts as common table expressions of a larger statement, arrays numbered from `first`."""
+    width = len(upsert_columns())
+    return ", ".join(
+        f"rollup_{name} AS ({_upsert(table, first + index * width)})"
+        for index, (name, table) in enumerate(TABLES.items())
+    )
+
+
 def upsert_arguments(spans: Sequence[RollupSource]) -> list[list[object]]:
     """The arguments of `upsert_statement` for these spans."""
     minutes = accumulate(spans, "minute")

@@ -96,9 +96,7 @@ _FINDING_TYPES = {
 }
 _FINDING_COLUMNS = ", ".join(_FINDING_TYPES)
 _FINDING_RECORD = ", ".join(f"{name} {kind}" for name, kind in _FINDING_TYPES.items())
-# A batch travels as ONE JSON document, rows as objects: encoding it is a single orjson call,
-# where 35 typed arrays cost the driver ~17 µs a span to encode. The bodies, compressed by
-# storage.bodies, travel beside it as bytea arrays. The statement returns the ids it stored.
+# The batch's arguments: see BatchEncoder. The statement returns the ids it stored.
 
 
 def _insert_statement(skip_stored: bool) -> str:
@@ -108,6 +106,10 @@ def _insert_statement(skip_stored: bool) -> str:
     a span's insert), so a batch is first written without it: only a batch written before,
     whose commit was not acknowledged (then spilled and replayed, or retried), meets a row
     that is already there, and is then written again with it.
+
+    Without `skip_stored` every span of the batch is new (or the statement fails), so its
+    rollups are known before it runs and travel in it (`$7` on): one round trip for the batch.
+    With it, the rollups of the spans it returns follow in a second statement.
     """
     skip = " ON CONFLICT (span_id, started_at) DO NOTHING" if skip_stored else ""
     skip_finding = " ON CONFLICT (span_id, started_at, seq) DO NOTHING" if skip_stored else ""
@@ -121,6 +123,7 @@ def _insert_statement(skip_stored: bool) -> str:
         f"SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::bytea[], $5::bytea[]){skip}), "
         f"findings AS (INSERT INTO guardrail_findings ({_FINDING_COLUMNS}) SELECT * FROM json_to_recordset($6::json) "
         f"AS f({_FINDING_RECORD}){skip_finding}) "
+        f"{'' if skip_stored else ', ' + rollups.upsert_ctes(first=7)} "
         "SELECT span_id FROM stored"
     )
 
@@ -166,8 +169,8 @@ def _row(span: Span) -> dict[str, Any]:
     return row
 
 
-def _findings_document(spans: Sequence[Span]) -> str:
-    rows = [
+def _finding_rows(span: Span) -> list[dict[str, Any]]:
+    return [
         {
             "span_id": span.span_id,
             "started_at": span.started_at,
@@ -182,40 +185,74 @@ def _findings_document(spans: Sequence[Span]) -> str:
             "start_offset": finding.start,
             "end_offset": finding.end,
         }
-        for span in spans
         for seq, finding in enumerate(span.findings)
     ]
-    return orjson.dumps(rows).decode()
-
-
-def _batch_document(spans: Sequence[Span]) -> str:
-    encoded = orjson.dumps([_row(span) for span in spans], option=orjson.OPT_NON_STR_KEYS)
-    # PostgreSQL's text and jsonb cannot hold NUL characters; a preview, an error or an attribute can.
-    return encoded.replace(b"\\u0000", b"\\ufffd").decode()
 
 
 class EncodedBatch(list[Span]):
-    """Spans with their INSERT document already built.
-
-    The writer encodes the next batch while the previous one is in PostgreSQL, so the
-    CPU work of encoding overlaps the database's instead of adding to it.
-    """
+    """Spans with the arguments of their INSERT already built."""
 
     arguments: tuple[str, list[str], list[datetime], list[bytes | None], list[bytes | None], str]
+    rollup_arguments: list[list[object]]  # of every call in the batch, for the statement that stores them all
+
+
+class BatchEncoder:
+    """Encodes a batch span by span (`add`), then assembles its arguments (`finish`).
+
+    The writer adds each span as it builds it, so the encoding (the row's JSON, the compressed
+    bodies: ~25 µs a span of prose) is spread between the yields that keep the event loop
+    responsive, and `finish` only joins what is ready. A batch travels as ONE JSON document,
+    rows as objects (35 typed arrays cost the driver ~17 µs a span to encode); the bodies,
+    compressed by storage.bodies, travel beside it as bytea arrays.
+    """
+
+    def __init__(self) -> None:
+        self._spans: list[Span] = []
+        self._rows: list[bytes] = []
+        self._body_ids: list[str] = []
+        self._body_starts: list[datetime] = []
+        self._requests: list[bytes | None] = []
+        self._responses: list[bytes | None] = []
+        self._findings: list[dict[str, Any]] = []
+
+    def add(self, span: Span) -> None:
+        self._spans.append(span)
+        self._rows.append(orjson.dumps(_row(span), option=orjson.OPT_NON_STR_KEYS))
+        if span.request_body is not None or span.response_body is not None:
+            self._body_ids.append(span.span_id)
+            self._body_starts.append(span.started_at)
+            self._requests.append(bodies.pack(span.request_body))
+            self._responses.append(bodies.pack(span.response_body))
+        if span.findings:
+            self._findings += _finding_rows(span)
+
+    def finish(self) -> EncodedBatch:
+        batch = EncodedBatch(self._spans)
+        # PostgreSQL's text and jsonb cannot hold NUL characters; a preview, an error or an attribute can.
+        document = (b"[" + b",".join(self._rows) + b"]").replace(b"\\u0000", b"\\ufffd")
+        batch.arguments = (
+            document.decode(),
+            self._body_ids,
+            self._body_starts,
+            self._requests,
+            self._responses,
+            orjson.dumps(self._findings).decode(),
+        )
+        batch.rollup_arguments = rollups.upsert_arguments(_calls(self._spans))
+        return batch
 
 
 def encode(spans: Sequence[Span]) -> EncodedBatch:
-    batch = EncodedBatch(spans)
-    with_bodies = [span for span in spans if span.request_body is not None or span.response_body is not None]
-    batch.arguments = (
-        _batch_document(spans),
-        [span.span_id for span in with_bodies],
-        [span.started_at for span in with_bodies],
-        [bodies.pack(span.request_body) for span in with_bodies],
-        [bodies.pack(span.response_body) for span in with_bodies],
-        _findings_document(spans),
-    )
-    return batch
+    encoder = BatchEncoder()
+    for span in spans:
+        encoder.add(span)
+    return encoder.finish()
+
+
+def _calls(spans: Sequence[Span]) -> list[Span]:
+    # Dashboards count proxied calls; spans ingested over OTLP would count an instrumented
+    # app's calls through the proxy twice.
+    return [span for span in spans if span.upstream is not None]
 
 
 async def insert_spans(pool: asyncpg.Pool, spans: Sequence[Span]) -> int:
@@ -223,18 +260,18 @@ async def insert_spans(pool: asyncpg.Pool, spans: Sequence[Span]) -> int:
     batch = spans if isinstance(spans, EncodedBatch) else encode(spans)
     async with pool.acquire() as connection:
         try:
-            return await _insert_batch(connection, batch, _INSERT_NEW)
+            async with connection.transaction():
+                await connection.execute(_GENERIC_PLANS)
+                return len(await connection.fetch(_INSERT_NEW, *batch.arguments, *batch.rollup_arguments))
         except asyncpg.UniqueViolationError:
-            return await _insert_batch(connection, batch, _INSERT_SKIPPING_STORED)
+            return await _insert_skipping_stored(connection, batch)
 
 
-async def _insert_batch(connection: asyncpg.Connection, batch: EncodedBatch, statement: str) -> int:
+async def _insert_skipping_stored(connection: asyncpg.Connection, batch: EncodedBatch) -> int:
     async with connection.transaction():
         await connection.execute(_GENERIC_PLANS)
-        stored = {record[0] for record in await connection.fetch(statement, *batch.arguments)}
-        # Dashboards count proxied calls; spans ingested over OTLP would count an
-        # instrumented app's calls through the proxy twice.
-        new_calls = [span for span in batch if span.span_id in stored and span.upstream is not None]
+        stored = {record[0] for record in await connection.fetch(_INSERT_SKIPPING_STORED, *batch.arguments)}
+        new_calls = _calls([span for span in batch if span.span_id in stored])
         if new_calls:
             await connection.execute(_ROLLUP_UPSERT, *rollups.upsert_arguments(new_calls))
     return len(stored)

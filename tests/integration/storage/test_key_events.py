@@ -142,9 +142,20 @@ async def test_the_revoking_replica_refuses_the_key_before_its_own_notify_return
     assert await setup.verifier.verify(issued.key) is None, "refused as soon as the revocation is answered"
 
 
-async def test_a_silently_dead_listener_falls_back_to_the_ttl_then_reconnects(setup: Setup) -> None:
+async def created_and_cached(setup: Setup) -> keys.IssuedKey:
+    """A new key, verified once its creation's own NOTIFY is heard: heard during the lookup, that
+    NOTIFY would keep the answer out of the cache (it may postdate what the lookup read), and
+    the key would then be refused at once, by a lookup, rather than by the path a test means."""
+    heard: list[str] = []
+    setup.events.subscribe(keys.EVENT_KIND, heard.append)
     issued = await keys.create_key(setup.pool, "team-a")
+    await until(lambda: keys.hash_key(issued.key) in heard, within_s=5)
     assert await setup.verifier.verify(issued.key) is not None
+    return issued
+
+
+async def test_a_silently_dead_listener_falls_back_to_the_ttl_then_reconnects(setup: Setup) -> None:
+    issued = await created_and_cached(setup)
     setup.relay.freeze()  # the listener's connection now says nothing, and never closes
     await keys.revoke_key(setup.pool, issued.key_id)  # its NOTIFY is stuck in the relay
     bound = 2 * HEARTBEAT_S + FALLBACK_TTL_S
