@@ -16,7 +16,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from glassgate.config import TracingSettings
 from glassgate.guardrails.engine import GuardrailEngine
@@ -30,20 +29,9 @@ log = logging.getLogger(__name__)
 
 SpanInserter = Callable[[Sequence[Span]], Awaitable[None]]
 SpanObserver = Callable[[Span], None]
-
-
-class BatchPreparer(Protocol):
-    """Optional CPU work for the inserter (encoding spans for the database), done while the
-    previous batch is being written: `add` as each span is built, between the yields that let
-    proxied calls through, then a short `finish` that returns the batch to pass to the inserter.
-    Done on the whole batch at once, encoding 500 spans of prose held the event loop for 15 ms,
-    and the replies of the insert in flight waited behind it."""
-
-    def add(self, span: Span) -> None: ...
-
-    def finish(self) -> Sequence[Span]: ...
-
-
+# Optional CPU work on a finished batch (encoding it for the database), run while the
+# previous batch is being written; returns the spans to pass to the inserter.
+BatchPreparer = Callable[[list[Span]], Sequence[Span]]
 _MAX_BACKOFF_S = 5.0
 _SPANS_BETWEEN_YIELDS = 16
 
@@ -69,7 +57,7 @@ class SpanWriter:
         max_queued_bytes: int = 256 * 1024 * 1024,
         observe: SpanObserver | None = None,
         spill: SpillStore | None = None,
-        prepare: Callable[[], BatchPreparer] | None = None,
+        prepare: BatchPreparer | None = None,
         guardrails: GuardrailEngine | None = None,
     ):
         self._guardrails = guardrails
@@ -147,7 +135,8 @@ class SpanWriter:
                         await asyncio.wait_for(self._wakeup.wait(), self._interval)
                     self._wakeup.clear()
                     continue
-                batch = await self._take_batch()
+                built = await self._take_batch()
+                batch = self._prepare(built) if built and self._prepare is not None else built
                 if in_flight is not None:
                     written, in_flight = await in_flight, None
                     if not written:
@@ -220,9 +209,8 @@ class SpanWriter:
         self._backoff = 0.1
         log.info("replayed the spilled spans; the spill is empty")
 
-    async def _take_batch(self) -> Sequence[Span]:
+    async def _take_batch(self) -> list[Span]:
         batch: list[Span] = []
-        preparer = self._prepare() if self._prepare is not None else None
         while self._queue and len(batch) < self._batch_size:
             if len(batch) % _SPANS_BETWEEN_YIELDS == _SPANS_BETWEEN_YIELDS - 1:
                 # Capture is CPU work on the proxy's event loop: building 500 spans at once
@@ -239,11 +227,9 @@ class SpanWriter:
                 )
                 span = fallback_span(exchange, exc)
             batch.append(span)
-            if preparer is not None:
-                preparer.add(span)
             if self._observe is not None:
                 self._observe(span)
-        return preparer.finish() if preparer is not None and batch else batch
+        return batch
 
     async def _build(self, exchange: Exchange) -> Span:
         build = functools.partial(
