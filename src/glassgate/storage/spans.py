@@ -96,7 +96,7 @@ _FINDING_TYPES = {
 }
 _FINDING_COLUMNS = ", ".join(_FINDING_TYPES)
 _FINDING_RECORD = ", ".join(f"{name} {kind}" for name, kind in _FINDING_TYPES.items())
-# The batch's arguments: see BatchEncoder. The statement returns the ids it stored.
+# The batch travels as the arguments `encode` builds. The statement returns the ids it stored.
 
 
 def _insert_statement(skip_stored: bool) -> str:

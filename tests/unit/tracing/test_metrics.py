@@ -86,3 +86,13 @@ def test_writer_counters_are_read_at_scrape_time() -> None:
     assert values[("glassgate_trace_written", ())] == 4
     assert values[("glassgate_trace_dropped", ())] == 1
     assert values[("glassgate_trace_queue_depth", ())] == 7
+
+
+def test_search_indexer_progress_is_read_at_scrape_time() -> None:
+    metrics = Metrics()
+    counters = {"indexed": 0, "backlog": 0}
+    metrics.watch_search_indexer(lambda: counters)
+    counters.update(indexed=1500, backlog=250)
+    values = samples(metrics)
+    assert values[("glassgate_search_indexed", ())] == 1500
+    assert values[("glassgate_search_backlog", ())] == 250
