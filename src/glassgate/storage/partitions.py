@@ -21,6 +21,9 @@ from glassgate.storage import rollups
 log = logging.getLogger(__name__)
 
 PARTITIONED_TABLES = ("spans", "span_bodies", "guardrail_findings", "span_embeddings", "span_search")
+# Storage parameters of each new partition (a partitioned table holds none of its own): span
+# rows up to 4 KB are stored without a compression attempt (migration 0014 says why).
+_PARTITION_OPTIONS = {"spans": " WITH (toast_tuple_target = 4096)"}
 MONTHS_AHEAD = 2
 # Any constant, the same in every replica: one maintainer at a time.
 _MAINTENANCE_LOCK_KEY = 0x676C61737370  # "glassp"
@@ -75,19 +78,20 @@ async def ensure_months(connection: asyncpg.Connection, months: Iterable[datetim
 async def _create_partition(connection: asyncpg.Connection, table: str, start: datetime) -> None:
     end = next_month(start)
     name = partition_name(table, start)
+    options = _PARTITION_OPTIONS.get(table, "")
     stray = await connection.fetchval(
         f"SELECT count(*) FROM {table}_default WHERE started_at >= $1 AND started_at < $2", start, end
     )
     if not stray:
         await connection.execute(
             f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} FOR VALUES FROM ('{start.isoformat()}') "
-            f"TO ('{end.isoformat()}')"
+            f"TO ('{end.isoformat()}'){options}"
         )
         return
     # Rows of this month already sit in the default partition: PostgreSQL refuses to create a
     # partition that would contradict them, so build the table apart, move them, then attach.
     await connection.execute(
-        f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)"
+        f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED){options}"
     )
     columns = ", ".join(
         row["attname"]

@@ -148,3 +148,20 @@ async def test_downgrade_to_0004_and_back_keeps_spans_and_bodies(postgres_url: s
         assert await pool.fetchval("SELECT count(*) FROM span_bodies") == 1
     finally:
         await pool.close()
+
+
+async def test_every_spans_partition_stores_rows_up_to_4_kb_uncompressed(pool: asyncpg.Pool) -> None:
+    old = datetime(2019, 5, 17, 8, 0, tzinfo=UTC)
+    await insert_spans(pool, [make_span(1, started_at=old)])  # a stray: its month is built apart, then attached
+    await maintain(pool, retention_days=None, now=NOW)
+    async with pool.acquire() as connection:
+        await ensure_months(connection, [old])
+    options = await pool.fetch(
+        "SELECT child.relname, child.reloptions FROM pg_inherits JOIN pg_class child ON child.oid = inhrelid "
+        "WHERE inhparent = 'spans'::regclass"
+    )
+    names = {row["relname"] for row in options}
+    assert {"spans_default", "spans_p2019_05", "spans_p2027_01"} <= names
+    assert all(row["reloptions"] == ["toast_tuple_target=4096"] for row in options), options
+    bodies = await pool.fetchval("SELECT reloptions FROM pg_class WHERE relname = 'span_bodies_p2027_01'")
+    assert bodies is None, "only the spans' rows"
