@@ -354,7 +354,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     await asyncio.to_thread(db.migrate, url)
-    pool = await db.create_pool(url)
+    pool = await db.create_pool(url)  # the API's, for the queries
+    writes = await db.create_pool(url, for_writes=True)  # the writer's, as `glassgate serve` has
     try:
         report: dict[str, Any] = {"when": NOW.isoformat()}
         prose = Prose(seed=1)
@@ -364,7 +365,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         }
         for name, label in _WRITERS.items():
             log(f"writer: {args.writer_spans:,} exchanges, {label}")
-            report[name] = await bench_writer(pool, [exchanges[name](number) for number in range(args.writer_spans)])
+            report[name] = await bench_writer(writes, [exchanges[name](number) for number in range(args.writer_spans)])
             report[name]["search"] = await bench_search_indexer(pool)
             async with pool.acquire() as connection:
                 await connection.execute(
@@ -373,13 +374,14 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
                 )
         if args.spans:
             log(f"seeding {args.spans:,} spans over 30 days")
-            report["seed"] = await seed(pool, args.spans)
+            report["seed"] = await seed(writes, args.spans)
             report["queries"] = await bench_queries(pool)
         size = await pool.fetchval("SELECT pg_size_pretty(pg_database_size(current_database()))")
         report["database_size"] = size
         return report
     finally:
         await pool.close()
+        await writes.close()
 
 
 def main(argv: list[str] | None = None) -> int:

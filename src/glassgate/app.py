@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+import asyncpg
+
 from glassgate.api.app import create_api
 from glassgate.api.otlp_receiver import OtlpReceiver
 from glassgate.asgi import Receive, Scope, Send, send_json, send_response
@@ -116,6 +118,7 @@ class Glassgate:
         self.embedding_worker: EmbeddingWorker | None = None
         self.eval_worker: Worker | None = None
         self.search_indexer: SearchIndexer | None = None
+        self.writer_pool: asyncpg.Pool | None = None
         self.metrics.watch_search_indexer(
             lambda: asdict(self.search_indexer.counters) if self.search_indexer is not None else {}
         )
@@ -133,7 +136,8 @@ class Glassgate:
         # A database that hangs (rather than refusing) must not hold spans in memory until the
         # driver's own timeout: past this bound the writer treats the batch as failed and spills
         # it; if the insert did commit after all, the replay finds the spans there and skips them.
-        insert = asyncio.ensure_future(insert_spans(self.api.state.pool, spans))
+        assert self.writer_pool is not None, "spans are written only once started"
+        insert = asyncio.ensure_future(insert_spans(self.writer_pool, spans))
         done, _ = await asyncio.wait({insert}, timeout=self.settings.tracing.write_timeout_s)
         if not done:
             # Cancelling a query makes asyncpg ask the (hung) server to cancel it over a new
@@ -203,6 +207,8 @@ class Glassgate:
     async def startup(self) -> None:
         pool = await db.create_pool(self.database_url)
         self.api.state.pool = pool
+        # One batch at a time from the writer, plus OTLP exports stored as they arrive.
+        self.writer_pool = await db.create_pool(self.database_url, for_writes=True, max_size=4)
         self.keys.connect(pool)
         self.aws_keys.connect(pool)
         self.key_events.start()
@@ -269,6 +275,8 @@ class Glassgate:
         pool = getattr(self.api.state, "pool", None)
         if pool is not None:
             await pool.close()
+        if self.writer_pool is not None:
+            await self.writer_pool.close()
         counters = self.writer.counters
         log.info(
             "span writer: %d queued, %d written, %d dropped, %d capture failures",

@@ -79,13 +79,26 @@ async def check_connection(database_url: str, timeout_s: float = 10.0) -> None:
     await connection.close()
 
 
-async def create_pool(database_url: str) -> asyncpg.Pool:
-    """A small pool: the writer and the API share it; the proxy never touches it.
+async def create_pool(database_url: str, *, for_writes: bool = False, max_size: int = 8) -> asyncpg.Pool:
+    """A small pool for the API and the workers; the proxy never touches it.
+
+    `for_writes`: the span writer's own pool, whose connections plan each statement once,
+    generically (`plan_cache_mode`, a setting of the session that survives the pool's reset
+    of a returned connection): storage.spans explains why that matters for batch inserts.
+    The API keeps custom plans, which see the values a filter asks for.
 
     min_size=0: connections open on demand, so an outage does not start a background
     reconnect loop that logs a traceback every few seconds.
     """
-    return await asyncpg.create_pool(asyncpg_dsn(database_url), min_size=0, max_size=8, command_timeout=30, timeout=10)
+    settings = {"plan_cache_mode": "force_generic_plan"} if for_writes else None
+    return await asyncpg.create_pool(
+        asyncpg_dsn(database_url),
+        min_size=0,
+        max_size=max_size,
+        command_timeout=30,
+        timeout=10,
+        server_settings=settings,
+    )
 
 
 def redact_url(database_url: str) -> str:

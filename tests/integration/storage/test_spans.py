@@ -184,3 +184,24 @@ async def test_search_pages_are_newest_first_whichever_way_it_runs(
         if cursor is None:
             break
     assert seen == [n for n in reversed(range(20)) if n % 2]
+
+
+async def test_the_writers_pool_plans_generically_for_good_and_stores_the_same(database_url: str) -> None:
+    from glassgate.storage import db
+
+    writes = await db.create_pool(database_url, for_writes=True, max_size=1)
+    try:
+        for _ in range(2):  # the pool resets a returned connection: the setting outlives it
+            async with writes.acquire() as connection:
+                assert await connection.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+        assert await insert_spans(writes, [make_span(n, input_preview="x") for n in range(3)]) == 3
+        assert await insert_spans(writes, [make_span(n) for n in range(5)]) == 2, "replayed: the rest is skipped"
+        rollup = await writes.fetchval("SELECT sum(requests) FROM rollups_day")
+        assert rollup == 5
+    finally:
+        await writes.close()
+    api = await db.create_pool(database_url, max_size=1)
+    try:
+        assert await api.fetchval("SHOW plan_cache_mode") == "auto", "the API's plans see their values"
+    finally:
+        await api.close()
