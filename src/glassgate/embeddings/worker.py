@@ -38,6 +38,7 @@ from types import TracebackType
 
 import asyncpg
 
+from glassgate.background import tick_forever
 from glassgate.embeddings.base import Embedder, EmbeddingRejected
 from glassgate.errors import UpstreamError
 from glassgate.storage import embeddings as store
@@ -105,21 +106,17 @@ class EmbeddingWorker:
         await self.stop()
 
     async def _run(self) -> None:
-        delay = self._interval_s
-        while True:
-            await asyncio.sleep(delay)
-            try:
-                await self.run_once()
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, UpstreamError) as exc:
-                self.counters.failures += 1
-                delay = min(max(delay * 2, self._interval_s), MAX_BACKOFF_S)
-                log.warning("embedding spans failed (%s: %s); next try in %.0f s", type(exc).__name__, exc, delay)
-            except Exception:  # a bug must not stop embedding for good; logged with its traceback
-                self.counters.failures += 1
-                delay = MAX_BACKOFF_S
-                log.exception("embedding spans failed unexpectedly; next try in %.0f s", delay)
-            else:
-                delay = self._interval_s
+        await tick_forever(
+            self.run_once,
+            doing="embedding spans",
+            interval_s=self._interval_s,
+            max_backoff_s=MAX_BACKOFF_S,
+            expected=(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, UpstreamError),
+            on_failure=self._failed,
+        )
+
+    def _failed(self) -> None:
+        self.counters.failures += 1
 
     async def run_once(self) -> int:
         """One tick: walk the recent spans (or all of them when a full walk is due); returns vectors stored."""

@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
+from glassgate.background import tick_forever
 from glassgate.storage import search
 
-log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 60.0
 BATCH_SIZE = 500
 _SLICE = 50
@@ -124,25 +123,18 @@ class SearchIndexer:
             self._task = None
 
     async def _run(self) -> None:
-        delay = self._interval_s
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), delay)
-            self._woken.clear()
-            try:
-                await self.run_once()
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                self.counters.failures += 1
-                delay = min(max(delay * 2, self._interval_s), MAX_BACKOFF_S)
-                log.warning(
-                    "indexing spans for search failed (%s: %s); next try in %.0f s", type(exc).__name__, exc, delay
-                )
-            except Exception:  # a bug must not stop indexing for good; logged with its traceback
-                self.counters.failures += 1
-                delay = MAX_BACKOFF_S
-                log.exception("indexing spans for search failed unexpectedly; next try in %.0f s", delay)
-            else:
-                delay = self._interval_s
+        await tick_forever(
+            self.run_once,
+            doing="indexing spans for search",
+            interval_s=self._interval_s,
+            max_backoff_s=MAX_BACKOFF_S,
+            expected=(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError),
+            on_failure=self._failed,
+            wake=self._woken,
+        )
+
+    def _failed(self) -> None:
+        self.counters.failures += 1
 
     async def run_once(self) -> int:
         """Index queued spans until the queue is empty, at most `max_per_s` a second; returns documents stored."""

@@ -1,0 +1,49 @@
+"""The loop of a background daemon that works in ticks (the search indexer, the embedder).
+
+A tick runs every `interval_s`, or at once when `wake` is set. A tick that fails with an
+expected error (the database or a service away) is logged as a warning and the next one waits
+twice as long, up to `max_backoff_s`; any other exception is a bug, logged with its traceback,
+and waits `max_backoff_s`: a daemon never dies of one. A tick that succeeds restores the interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+async def tick_forever(
+    tick: Callable[[], Awaitable[object]],
+    *,
+    doing: str,
+    interval_s: float,
+    max_backoff_s: float,
+    expected: tuple[type[BaseException], ...],
+    on_failure: Callable[[], None],
+    wake: asyncio.Event | None = None,
+) -> None:
+    """Run `tick` until cancelled; `doing` names the work in log lines ("indexing spans for search")."""
+    delay = interval_s
+    while True:
+        if wake is None:
+            await asyncio.sleep(delay)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), delay)
+            wake.clear()
+        try:
+            await tick()
+        except expected as exc:
+            on_failure()
+            delay = min(max(delay * 2, interval_s), max_backoff_s)
+            log.warning("%s failed (%s: %s); next try in %.0f s", doing, type(exc).__name__, exc, delay)
+        except Exception:
+            on_failure()
+            delay = max_backoff_s
+            log.exception("%s failed unexpectedly; next try in %.0f s", doing, delay)
+        else:
+            delay = interval_s
