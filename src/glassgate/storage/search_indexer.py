@@ -11,10 +11,11 @@ span is indexed once (`ON CONFLICT DO NOTHING` besides, should a span be queued 
 Replicas share the queue: a batch takes its rows `FOR UPDATE SKIP LOCKED`, so any number of
 indexers work side by side on different spans.
 
-Rate: at most `max_per_s` spans a second per replica. Indexing costs more than storing the
-span did (the GIN entries, ~150 µs of PostgreSQL for 1.5 KB of prose each way), so under a
-burst that saturates the machine the writer keeps its CPU and the search catches up in the
-quieter seconds after; `glassgate_search_backlog` in /metrics says how far behind it is.
+Rate: at most `max_per_s` spans a second per replica. Indexing costs as much as storing the
+rest of the span, or more (PostgreSQL: ~40 µs for a short call, ~150 µs for 1.5 KB of prose
+each way, mostly the GIN entries; plus the cutting here), so under a burst that saturates the
+machine the writer keeps its CPU and the search catches up in the quieter seconds after;
+`glassgate_search_backlog` in /metrics says how far behind it is.
 The words are cut on the event loop in slices of `_SLICE` spans (~3 ms), so proxied calls
 never wait behind a whole batch.
 """
