@@ -1,4 +1,5 @@
-"""The loop of a background daemon that works in ticks (the search indexer, the embedder).
+"""Background daemons: the loop of one that works in ticks (the search indexer, the embedder),
+and stopping one's task.
 
 A tick runs every `interval_s`, or at once when `wake` is set. A tick that fails with an
 expected error (the database or a service away) is logged as a warning and the next one waits
@@ -47,3 +48,11 @@ async def tick_forever(
             log.exception("%s failed unexpectedly; next try in %.0f s", doing, delay)
         else:
             delay = interval_s
+
+
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel a daemon's task and wait until it has ended (its cancellation is not an error)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -29,7 +29,6 @@ too long) are set aside for the life of the process, not retried each tick.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from types import TracebackType
 
 import asyncpg
 
-from glassgate.background import tick_forever
+from glassgate.background import cancel, tick_forever
 from glassgate.embeddings.base import Embedder, EmbeddingRejected
 from glassgate.errors import UpstreamError
 from glassgate.storage import embeddings as store
@@ -89,11 +88,8 @@ class EmbeddingWorker:
 
     async def stop(self) -> None:
         """Stop between batches (a batch in flight is abandoned, its transaction rolled back); close the embedder."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self._embedder.close()
 
     async def __aenter__(self) -> EmbeddingWorker:

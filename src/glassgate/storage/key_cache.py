@@ -36,6 +36,7 @@ from typing import Generic, TypeVar
 
 import asyncpg
 
+from glassgate.background import cancel
 from glassgate.storage import db
 
 log = logging.getLogger(__name__)
@@ -82,11 +83,8 @@ class KeyEvents:
         self._task = asyncio.create_task(self._run(), name="glassgate-key-events")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         self.listening_since = None
 
     async def _run(self) -> None:

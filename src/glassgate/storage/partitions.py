@@ -9,13 +9,13 @@ when that month's partition is created later, the rows are moved into it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from glassgate.background import cancel
 from glassgate.storage import rollups
 
 log = logging.getLogger(__name__)
@@ -163,10 +163,7 @@ class Maintainer:
         self._task = asyncio.create_task(self._run(), name="glassgate-partition-maintenance")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     async def _run(self) -> None:
         while True:

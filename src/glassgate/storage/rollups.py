@@ -220,14 +220,11 @@ def _upsert(table: str, first: int) -> str:
 
 def upsert_statement() -> str:
     """One statement adding a batch to every resolution's table (one round trip, not three)."""
-    width = len(upsert_columns())
-    parts = [_upsert(table, 1 + index * width) for index, table in enumerate(TABLES.values())]
-    ctes = ", ".join(f"r{index} AS ({part})" for index, part in enumerate(parts[:-1]))
-    return f"WITH {ctes} {parts[-1]}"
+    return f"WITH {upsert_ctes(first=1)} SELECT 1"  # PostgreSQL runs every data-modifying CTE
 
 
 def upsert_ctes(first: int) -> str:
-    """The same upserts as common table expressions of a larger statement, arrays numbered from `first`."""
+    """The upserts as common table expressions of a larger statement, arrays numbered from `first`."""
     width = len(upsert_columns())
     return ", ".join(
         f"rollup_{name} AS ({_upsert(table, first + index * width)})"

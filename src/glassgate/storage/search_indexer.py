@@ -23,14 +23,13 @@ never wait behind a whole batch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from glassgate.background import tick_forever
+from glassgate.background import cancel, tick_forever
 from glassgate.storage import search
 
 MAX_BACKOFF_S = 60.0
@@ -117,11 +116,8 @@ class SearchIndexer:
 
     async def stop(self) -> None:
         """Stop between batches (a batch in flight is rolled back: its spans stay queued)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         await tick_forever(

@@ -328,9 +328,9 @@ async def list_spans(
     if cursor is not None:
         started_at, span_id = decode_cursor(cursor)
         clauses.append(f"(started_at, span_id) < ({bind(started_at)}, {bind(span_id)})")
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     async with pool.acquire() as connection:
         if filters.search is None:
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             query = f"SELECT {_LIST} FROM spans {where} {_ORDER} LIMIT {bind(limit + 1)}"
             records = await connection.fetch(query, *params)
         else:
