@@ -16,6 +16,10 @@ from bench.stack import Stack, Target
 from bench.streams import StreamStats, measure_gaps, measure_ttfb, summarize
 from bench.wrk import WrkResult, run_wrk, write_script
 
+# Long enough for the search indexer to work off a phase's calls at its default cap
+# (2,000 spans/s: ~30 s for the throughput phase); a tree that is idle returns in 0.5 s.
+SETTLE_TIMEOUT_S = 90.0
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -71,6 +75,10 @@ class Throughput:
     wrk: WrkResult
     cpu_us_per_request: float
     postgres_cpu_us_per_request: float
+    # Of cpu_us_per_request, what ran after the last response: batched span writes and the
+    # search indexer, which is capped (tracing.search_max_per_s) and catches up after a burst.
+    trailing_cpu_us_per_request: float
+    trailing_s: float  # how long that took
     cores_used: float  # the tree's CPU seconds per second of load
     host: HostLoad  # what else the host did meanwhile
 
@@ -121,20 +129,26 @@ class Runner:
         )
 
     def _throughput(self, target: Target) -> Throughput:
-        before = settle(target.tree)  # the previous phase's span writes must not be billed here
+        # The previous phases' trailing work (span writes, the search indexing of the latency
+        # phase's ~50,000 calls) must not be billed here: wait until the tree is idle.
+        before = settle(target.tree, timeout_s=SETTLE_TIMEOUT_S)
         host_before = self._host_sample()
         started = time.monotonic()
         result = self._load(target, self.plan.throughput_s)
         wall = time.monotonic() - started
+        at_end = sample_cpu(target.tree)
         host_after = self._host_sample()
-        # Work that trails the responses (batched span inserts) belongs to these requests too.
-        after = settle(target.tree)
+        # Work that trails the responses (batched span inserts, search indexing) belongs to these requests too.
+        after = settle(target.tree, timeout_s=SETTLE_TIMEOUT_S)
+        trailing_s = time.monotonic() - started - wall
         used = cpu_delta(before, after)
         requests = max(1, result.requests)
         return Throughput(
             wrk=result,
             cpu_us_per_request=used.total_s / requests * 1e6,
             postgres_cpu_us_per_request=used.postgres_s / requests * 1e6,
+            trailing_cpu_us_per_request=cpu_delta(at_end, after).total_s / requests * 1e6,
+            trailing_s=trailing_s,
             cores_used=used.total_s / result.duration_s if result.duration_s else 0.0,
             host=host_after.since(host_before, wall),
         )
@@ -151,7 +165,7 @@ class Runner:
         """At least `rss_requests` requests (wrk stops each thread after its share)."""
         threads = self.plan.load_threads
         before_memory = memory(target.tree)
-        before_cpu = settle(target.tree)
+        before_cpu = settle(target.tree, timeout_s=SETTLE_TIMEOUT_S)
         done = 0
         while done < self.plan.rss_requests:
             remaining = self.plan.rss_requests - done
@@ -164,7 +178,7 @@ class Runner:
             if result.requests == 0:
                 raise BenchError(f"{target.name}: no request completed in the memory phase")
             done += result.requests
-        after_cpu = settle(target.tree)
+        after_cpu = settle(target.tree, timeout_s=SETTLE_TIMEOUT_S)
         used = cpu_delta(before_cpu, after_cpu)
         return MemoryPhase(done, before_memory, memory(target.tree), used.total_s / done * 1e6)
 

@@ -157,6 +157,8 @@ def markdown(results: Results) -> str:
         "more through Glassgate for the memory check.",
         "",
         _tracing_line(results.tracing),
+        "",
+        _host_speed_line(results.environment),
     ]
     return "\n".join(lines) + "\n"
 
@@ -195,6 +197,7 @@ def _throughput_rows(d: TargetResult, n: TargetResult, g: TargetResult, ok: dict
         return f"{result.throughput.cpu_us_per_request:.0f} µs"
 
     pg = g.throughput.postgres_cpu_us_per_request
+    trail = g.throughput.trailing_cpu_us_per_request
     return [
         _row("throughput, 32 conns", rps(d), rps(n), rps(g)),
         _row("latency p50 / p99, 32 conns", lat(d), lat(n), lat(g)),
@@ -202,7 +205,8 @@ def _throughput_rows(d: TargetResult, n: TargetResult, g: TargetResult, ok: dict
             "**CPU per request**, 32 conns (whole process tree)",
             cpu(d) + " (mock itself)",
             cpu(n),
-            f"{cpu(g)} (PostgreSQL {pg:.0f} µs of it)",
+            f"{cpu(g)} (PostgreSQL {pg:.0f} µs of it; after the last response {trail:.0f} µs, "
+            f"{g.throughput.trailing_s:.0f} s)",
             f"≤ {BUDGET_CPU_US:.0f} µs",
             _verdict(ok["cpu_per_request_32conn"]),
         ),
@@ -322,3 +326,18 @@ def emit(results: Results, json_path: Path) -> None:
     write_json(results, json_path)
     sys.stdout.write(markdown(results))
     sys.stdout.write(f"\nJSON: {json_path}\n")
+
+
+# What `python_loop_us` measured on this VM on quiet days (sessions of 2026-11).
+QUIET_HOST_LOOP_US = 9.0
+
+
+def _host_speed_line(environment: dict[str, Any]) -> str:
+    loop_us = environment.get("python_loop_us")
+    if not loop_us:
+        return ""
+    return (
+        f"Host speed: `sum(range(1000))` took {loop_us:.1f} µs in this run ({QUIET_HOST_LOOP_US:g} µs on a quiet day "
+        f"on this VM): Python ran {loop_us / QUIET_HOST_LOOP_US:.1f}× as slow as then, and Glassgate's CPU and latency "
+        "figures are inflated by up to that factor."
+    )
