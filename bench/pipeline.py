@@ -44,7 +44,7 @@ from glassgate.proxy.exchange import Exchange
 from glassgate.storage import dashboards, db
 from glassgate.storage.partitions import ensure_months, month_start
 from glassgate.storage.search_indexer import index_pending
-from glassgate.storage.spans import SpanFilter, encode, insert_spans, list_spans
+from glassgate.storage.spans import SpanFilter, encode_in_slices, insert_spans, list_spans
 from glassgate.tracing.span import Span
 from glassgate.tracing.writer import SpanWriter
 
@@ -166,7 +166,7 @@ async def bench_writer(pool: asyncpg.Pool, exchanges: list[Exchange], batch_size
     async def insert(spans: Sequence[Span]) -> None:
         await insert_spans(pool, spans)
 
-    writer = SpanWriter(insert, settings, max_queued_bytes=1 << 40, prepare=encode)
+    writer = SpanWriter(insert, settings, max_queued_bytes=1 << 40, prepare=encode_in_slices)
     writer.start()
     started = time.perf_counter()
     for exchange in exchanges:

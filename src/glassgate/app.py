@@ -44,7 +44,7 @@ from glassgate.storage.key_cache import KeyEvents
 from glassgate.storage.keys import CachedKeyVerifier
 from glassgate.storage.partitions import Maintainer
 from glassgate.storage.search_indexer import SearchIndexer
-from glassgate.storage.spans import encode, insert_spans
+from glassgate.storage.spans import encode_in_slices, insert_spans
 from glassgate.tracing import pricing, tokens
 from glassgate.tracing.metrics import CONTENT_TYPE, Metrics
 from glassgate.tracing.otlp_out import OtlpExporter
@@ -89,7 +89,7 @@ class Glassgate:
             settings.tracing,
             observe=self._observe,
             spill=spill,
-            prepare=encode,
+            prepare=encode_in_slices,
             guardrails=self.guardrails,
         )
         self.metrics.watch_writer(lambda: float(self.writer.depth), lambda: asdict(self.writer.counters))

@@ -9,6 +9,7 @@ transaction: the spans, their bodies, the rollups of the spans that were new, an
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -201,27 +202,68 @@ class EncodedBatch(list[Span]):
 
 
 def encode(spans: Sequence[Span]) -> EncodedBatch:
-    """The batch with the arguments of its INSERT: the writer encodes the next batch while the
-    previous one is in PostgreSQL, so the CPU work of encoding overlaps the database's.
+    """The batch with the arguments of its INSERT.
 
     A batch travels as ONE JSON document, rows as objects: encoding it is a single orjson call,
     where 35 typed arrays cost the driver ~17 µs a span to encode. The bodies, compressed by
     storage.bodies, travel beside it as bytea arrays.
     """
-    batch = EncodedBatch(spans)
-    with_bodies = [span for span in spans if span.request_body is not None or span.response_body is not None]
-    encoded = orjson.dumps([_row(span) for span in spans], option=orjson.OPT_NON_STR_KEYS)
-    batch.arguments = (
-        # PostgreSQL's text and jsonb cannot hold NUL characters; a preview, an error or an attribute can.
-        encoded.replace(b"\\u0000", b"\\ufffd").decode(),
-        [span.span_id for span in with_bodies],
-        [span.started_at for span in with_bodies],
-        [bodies.pack(span.request_body) for span in with_bodies],
-        [bodies.pack(span.response_body) for span in with_bodies],
-        orjson.dumps([row for span in spans for row in _finding_rows(span)]).decode(),
-    )
-    batch.rollup_arguments = rollups.upsert_arguments(_calls(spans))
-    return batch
+    encoder = _BatchEncoder()
+    encoder.add(spans)
+    return encoder.finish(spans)
+
+
+async def encode_in_slices(spans: Sequence[Span], slice_size: int) -> EncodedBatch:
+    """`encode` for the span writer, which encodes on the proxy's event loop: `slice_size`
+    spans at a time, yielding in between, so that proxied calls are not held behind a whole
+    batch. Each slice is still one orjson call; the slices' JSON arrays are joined at the end.
+    """
+    encoder = _BatchEncoder()
+    for first in range(0, len(spans), slice_size):
+        if first:
+            await asyncio.sleep(0)
+        encoder.add(spans[first : first + slice_size])
+    return encoder.finish(spans)
+
+
+class _BatchEncoder:
+    """Collects the INSERT arguments of a batch, slice by slice."""
+
+    def __init__(self) -> None:
+        self._rows: list[bytes] = []  # each slice's rows, as the inside of a JSON array
+        self._body_ids: list[str] = []
+        self._body_started: list[datetime] = []
+        self._requests: list[bytes | None] = []
+        self._responses: list[bytes | None] = []
+        self._findings: list[dict[str, Any]] = []
+
+    def add(self, spans: Sequence[Span]) -> None:
+        if not spans:
+            return
+        self._rows.append(orjson.dumps([_row(span) for span in spans], option=orjson.OPT_NON_STR_KEYS)[1:-1])
+        for span in spans:
+            if span.request_body is not None or span.response_body is not None:
+                self._body_ids.append(span.span_id)
+                self._body_started.append(span.started_at)
+                self._requests.append(bodies.pack(span.request_body))
+                self._responses.append(bodies.pack(span.response_body))
+            if span.findings:
+                self._findings.extend(_finding_rows(span))
+
+    def finish(self, spans: Sequence[Span]) -> EncodedBatch:
+        batch = EncodedBatch(spans)
+        encoded = b"[" + b",".join(self._rows) + b"]"
+        batch.arguments = (
+            # PostgreSQL's text and jsonb cannot hold NUL characters; a preview, an error or an attribute can.
+            encoded.replace(b"\\u0000", b"\\ufffd").decode(),
+            self._body_ids,
+            self._body_started,
+            self._requests,
+            self._responses,
+            orjson.dumps(self._findings).decode(),
+        )
+        batch.rollup_arguments = rollups.upsert_arguments(_calls(spans))
+        return batch
 
 
 def _calls(spans: Sequence[Span]) -> list[Span]:

@@ -30,10 +30,30 @@ log = logging.getLogger(__name__)
 SpanInserter = Callable[[Sequence[Span]], Awaitable[None]]
 SpanObserver = Callable[[Span], None]
 # Optional CPU work on a finished batch (encoding it for the database), run while the
-# previous batch is being written; returns the spans to pass to the inserter.
-BatchPreparer = Callable[[list[Span]], Sequence[Span]]
+# previous batch is being written; returns the spans to pass to the inserter. A coroutine
+# that yields to the event loop after each slice of the given number of spans.
+BatchPreparer = Callable[[list[Span], int], Awaitable[Sequence[Span]]]
 _MAX_BACKOFF_S = 5.0
-_SPANS_BETWEEN_YIELDS = 16
+
+
+@dataclass(frozen=True)
+class _Slices:
+    """Spans built, and spans encoded, between two yields to the proxy's event loop."""
+
+    build: int
+    encode: int
+
+
+# Capture is CPU work on the proxy's event loop, and each yield lets the calls in flight
+# advance one step (a read, a write): small slices keep a call from waiting behind the
+# writer for more than a fraction of a millisecond. They also give the writer a smaller
+# share of the loop, so when it falls behind (a full batch queued when it takes one), it
+# works in larger slices: a queue that overflows loses spans, a slower call loses nothing.
+# Measured at one connection (2,400 calls/s): slices of 4 and 16 instead of 16 and the whole
+# batch took the latency p90 from 2.3 to 1.8-2.0 ms; at 32 connections the small slices
+# alone left the writer behind until the queue overflowed.
+_SLICES = _Slices(build=4, encode=16)
+_SLICES_BEHIND = _Slices(build=16, encode=64)
 
 
 @dataclass
@@ -76,6 +96,7 @@ class SpanWriter:
         self._queue: deque[Exchange] = deque()
         self._queued_bytes = 0
         self._wakeup = asyncio.Event()
+        self._last_take = -float("inf")  # when the last batch was taken off the queue
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._last_drop_log = 0.0
@@ -135,8 +156,16 @@ class SpanWriter:
                         await asyncio.wait_for(self._wakeup.wait(), self._interval)
                     self._wakeup.clear()
                     continue
-                built = await self._take_batch()
-                batch = self._prepare(built) if built and self._prepare is not None else built
+                linger = self._linger_left()
+                if linger > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), linger)
+                    self._wakeup.clear()
+                    continue
+                self._last_take = time.monotonic()
+                slices = _SLICES_BEHIND if len(self._queue) >= self._batch_size else _SLICES
+                built = await self._take_batch(slices.build)
+                batch = await self._prepare(built, slices.encode) if built and self._prepare is not None else built
                 if in_flight is not None:
                     written, in_flight = await in_flight, None
                     if not written:
@@ -147,6 +176,20 @@ class SpanWriter:
         finally:
             if in_flight is not None and not in_flight.done():
                 in_flight.cancel()
+
+    def _linger_left(self) -> float:
+        """Seconds to wait for more spans before taking a partial batch; 0 when it is time.
+
+        Under steady traffic the queue is never empty, and taking whatever is there at once
+        writes a batch per few calls. What a batch costs PostgreSQL is mostly per batch (the
+        statement, its commit, the rollup rows it updates): stored by 5, the benchmark's short
+        calls cost 214 µs of database CPU each; by 20, 95 µs; by 100, 57 µs; by 500, 54 µs.
+        So a partial batch is taken at most once per flush interval, the most a lone call
+        waits anyway; a full batch goes at once.
+        """
+        if self._stopping or len(self._queue) >= self._batch_size:
+            return 0.0
+        return self._last_take + self._interval - time.monotonic()
 
     async def _write(self, batch: Sequence[Span]) -> bool:
         """Store a batch (or spill it); False when shutdown gives up on an unreachable database."""
@@ -209,12 +252,10 @@ class SpanWriter:
         self._backoff = 0.1
         log.info("replayed the spilled spans; the spill is empty")
 
-    async def _take_batch(self) -> list[Span]:
+    async def _take_batch(self, slice_size: int) -> list[Span]:
         batch: list[Span] = []
         while self._queue and len(batch) < self._batch_size:
-            if len(batch) % _SPANS_BETWEEN_YIELDS == _SPANS_BETWEEN_YIELDS - 1:
-                # Capture is CPU work on the proxy's event loop: building 500 spans at once
-                # would hold every in-flight call for tens of milliseconds.
+            if batch and len(batch) % slice_size == 0:
                 await asyncio.sleep(0)
             exchange = self._queue.popleft()
             self._queued_bytes -= exchange.captured_bytes + len(exchange.request_body)

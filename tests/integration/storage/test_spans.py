@@ -8,9 +8,10 @@ import asyncpg
 import orjson
 import pytest
 
+from glassgate.guardrails.engine import Finding
 from glassgate.storage import spans as spans_module
 from glassgate.storage.search_indexer import index_pending
-from glassgate.storage.spans import SpanFilter, get_span, insert_spans, list_spans
+from glassgate.storage.spans import SpanFilter, encode, encode_in_slices, get_span, insert_spans, list_spans
 from glassgate.tracing.span import Span
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -205,3 +206,24 @@ async def test_the_writers_pool_plans_generically_for_good_and_stores_the_same(d
         assert await api.fetchval("SHOW plan_cache_mode") == "auto", "the API's plans see their values"
     finally:
         await api.close()
+
+
+async def test_a_batch_encoded_in_slices_is_the_batch_encoded_at_once(pool: asyncpg.Pool) -> None:
+    finding = Finding("no-pii", "input", "pii", "EMAIL", 1.0, "flag", "messages[0].content", 0, 5)
+    spans = [
+        make_span(
+            number,
+            input_preview=f"question {number}\x00",  # NUL: escaped alike in every slice
+            request_body=None if number % 3 == 0 else {"n": number},
+            response_body=None if number % 3 == 0 else {"choices": []},
+            findings=(finding,) if number % 4 == 0 else (),
+        )
+        for number in range(10)
+    ]
+    at_once = encode(spans)
+    sliced = await encode_in_slices(spans, 3)
+    assert sliced.arguments == at_once.arguments
+    assert sliced.rollup_arguments == at_once.rollup_arguments
+    assert await insert_spans(pool, sliced) == 10
+    assert await pool.fetchval("SELECT count(*) FROM span_bodies") == 6
+    assert await pool.fetchval("SELECT count(*) FROM guardrail_findings") == 3

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 import orjson
@@ -365,3 +368,95 @@ async def test_the_next_batch_is_built_while_one_is_written_but_writes_never_ove
     assert order == [f"{number:016x}" for number in range(40)], "batches are written in order"
     assert not overlapped, "one write at a time"
     assert any(built > 0 for built in built_during_write), "capture of the next batch overlaps the write"
+
+
+async def test_under_steady_traffic_a_partial_batch_waits_out_the_interval() -> None:
+    """Calls arriving while a batch is written are not taken at once, a few at a time, but
+    gathered until the flush interval has passed since the previous batch was taken."""
+    taken_at: list[float] = []
+    writer: SpanWriter
+
+    async def slow_insert(spans: Sequence[Span]) -> None:
+        taken_at.append(time.monotonic())
+        if len(taken_at) < 4:  # traffic keeps coming while the batch is written: the queue is never empty
+            writer.submit(make_exchange(100 + len(taken_at)))
+        await _real_sleep(0.01)
+
+    writer = SpanWriter(slow_insert, settings(batch_size=100, flush_interval_ms=150))
+    writer.submit(make_exchange(0))
+    writer.start()
+    await wait_until(lambda: len(taken_at) == 4)
+    await writer.stop()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(taken_at)]
+    assert len(gaps) == 3 and all(gap >= 0.14 for gap in gaps), gaps
+
+
+async def test_a_full_batch_does_not_wait_out_the_interval_under_steady_traffic() -> None:
+    inserter = FakeInserter()
+    writer = SpanWriter(inserter, settings(batch_size=5, queue_size=100, flush_interval_ms=60_000))
+    for number in range(12):
+        writer.submit(make_exchange(number))
+    writer.start()
+    await wait_until(lambda: writer.counters.written == 10)
+    assert [len(batch) for batch in inserter.batches] == [5, 5]
+    await writer.stop()
+    assert writer.counters.written == 12
+
+
+class _LoopTurns:
+    """Counts the event loop's turns, as a proxied call in flight would see them advance."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _spin(self) -> None:
+        while True:
+            self.turns += 1
+            await _real_sleep(0)
+
+    def __enter__(self) -> _LoopTurns:
+        self._task = asyncio.create_task(self._spin())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def _most_spans_built_in_one_turn(queued: int, batch_size: int) -> tuple[int, list[int]]:
+    """Build `queued` spans in batches of `batch_size`; the most built without a yield, and the encode slices."""
+    encode_slices: list[int] = []
+
+    async def prepare(spans: list[Span], slice_size: int) -> list[Span]:
+        encode_slices.append(slice_size)
+        return spans
+
+    built_at_turn: list[int] = []
+    with _LoopTurns() as loop:
+        writer = SpanWriter(
+            FakeInserter(),
+            settings(batch_size=batch_size, queue_size=queued, flush_interval_ms=5),
+            prepare=prepare,
+            observe=lambda span: built_at_turn.append(loop.turns),
+        )
+        for number in range(queued):
+            writer.submit(make_exchange(number))
+        writer.start()
+        await wait_until(lambda: writer.counters.written == queued)
+        await writer.stop()
+    return max(collections.Counter(built_at_turn).values()), encode_slices
+
+
+async def test_capture_yields_to_the_event_loop_every_few_spans() -> None:
+    most, encode_slices = await _most_spans_built_in_one_turn(queued=32, batch_size=64)
+    assert most == writer_module._SLICES.build
+    assert encode_slices == [writer_module._SLICES.encode]
+
+
+async def test_capture_takes_larger_slices_when_the_writer_is_behind() -> None:
+    # A full batch queued when the writer takes one: it is falling behind, and small slices
+    # would give it too small a share of the loop to catch up.
+    most, encode_slices = await _most_spans_built_in_one_turn(queued=64, batch_size=32)
+    assert most == writer_module._SLICES_BEHIND.build > writer_module._SLICES.build
+    assert encode_slices[0] == writer_module._SLICES_BEHIND.encode
