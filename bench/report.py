@@ -156,6 +156,11 @@ def markdown(results: Results) -> str:
         f"{plan.delay_ms:g} ms apart (relay pace). Then {results.glassgate_memory_phase.requests} requests "
         "more through Glassgate for the memory check.",
         "",
+        "Glassgate's CPU per request covers the proxy, the span writer and the search indexing of those calls "
+        "(after the last response too, until the tree is idle), and also work that runs at a fixed rate whatever "
+        "the traffic, billed to the requests of the phase: the embeddings worker (default `embeddings.max_per_s` "
+        "50, ~2 ms of PostgreSQL per span, mostly its HNSW index) and PostgreSQL's background processes.",
+        "",
         _tracing_line(results.tracing),
         "",
         _host_speed_line(results.environment),

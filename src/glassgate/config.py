@@ -211,8 +211,15 @@ class TracingSettings(_Frozen):
     queue_size: int = Field(
         default=10_000, gt=0, description="Calls waiting to be written; beyond it, dropped and counted."
     )
-    batch_size: int = Field(default=500, gt=0)
-    flush_interval_ms: int = Field(default=50, gt=0)
+    batch_size: int = Field(default=500, gt=0, description="Spans per insert; a full batch is written at once.")
+    flush_interval_ms: int = Field(
+        default=50,
+        gt=0,
+        description=(
+            "A partial batch is written at most once per interval: the most a span waits before its insert, and "
+            "what makes steady traffic be stored in batches of many spans, each cheaper per span."
+        ),
+    )
     spill_max_bytes: int = Field(
         default=1024 * 1024 * 1024,
         ge=0,
