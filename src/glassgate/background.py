@@ -5,6 +5,11 @@ A tick runs every `interval_s`, or at once when `wake` is set. A tick that fails
 expected error (the database or a service away) is logged as a warning and the next one waits
 twice as long, up to `max_backoff_s`; any other exception is a bug, logged with its traceback,
 and waits `max_backoff_s`: a daemon never dies of one. A tick that succeeds restores the interval.
+
+Stopping cancels the task. A library's clean-up can turn that cancellation into an error of its
+own (asyncpg, cancelled mid-query, fails to reset the connection it hands back to the pool:
+"cannot switch to state 15"): when the task is being cancelled, any error ends the loop quietly
+(`being_cancelled` lets other loops that catch every error do the same).
 """
 
 from __future__ import annotations
@@ -38,16 +43,23 @@ async def tick_forever(
             wake.clear()
         try:
             await tick()
-        except expected as exc:
+        except Exception as exc:
+            if being_cancelled():
+                raise asyncio.CancelledError from exc
             on_failure()
-            delay = min(max(delay * 2, interval_s), max_backoff_s)
-            log.warning("%s failed (%s: %s); next try in %.0f s", doing, type(exc).__name__, exc, delay)
-        except Exception:
-            on_failure()
-            delay = max_backoff_s
-            log.exception("%s failed unexpectedly; next try in %.0f s", doing, delay)
+            if isinstance(exc, expected):
+                delay = min(max(delay * 2, interval_s), max_backoff_s)
+                log.warning("%s failed (%s: %s); next try in %.0f s", doing, type(exc).__name__, exc, delay)
+            else:
+                delay = max_backoff_s
+                log.exception("%s failed unexpectedly; next try in %.0f s", doing, delay)
         else:
             delay = interval_s
+
+
+def being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def cancel(task: asyncio.Task[None] | None) -> None:

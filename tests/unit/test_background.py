@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from glassgate.background import tick_forever
+from glassgate.background import cancel, tick_forever
 
 
 class Flaky:
@@ -72,3 +72,36 @@ async def test_a_wake_runs_the_next_tick_at_once() -> None:
     wake.set()
     await task
     assert time.monotonic() - started < 1, "woken twice, not after the 60 s interval"
+
+
+async def test_a_cancellation_that_a_clean_up_turns_into_another_error_still_ends_the_loop_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    started = asyncio.Event()
+
+    async def tick_whose_clean_up_fails() -> None:
+        # What asyncpg does when cancelled mid-query: resetting the connection raises instead.
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            raise RuntimeError("cannot switch to state 15; another operation (2) is in progress") from None
+
+    failures: list[None] = []
+    task = asyncio.create_task(
+        tick_forever(
+            tick_whose_clean_up_fails,
+            doing="testing",
+            interval_s=0.001,
+            max_backoff_s=0.3,
+            expected=(OSError,),
+            on_failure=lambda: failures.append(None),
+        )
+    )
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    await asyncio.wait({task}, timeout=2)
+    assert task.done(), "the loop went on after its cancellation"
+    await cancel(task)
+    assert task.cancelled()
+    assert failures == [] and "failed" not in caplog.text

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from glassgate.background import being_cancelled
 from glassgate.storage import eval_jobs
 from glassgate.storage.eval_jobs import Job
 
@@ -209,7 +210,9 @@ class Worker:
             await self._finish(job, "failed", str(exc))
         except JobCancelled as exc:
             await self._finish(job, "cancelled", str(exc))
-        except Exception as exc:  # noqa: BLE001 -- whatever stopped the job is recorded on it, and it is retried
+        except Exception as exc:  # whatever stopped the job is recorded on it, and it is retried
+            if being_cancelled():  # stopping, reworded by a library's clean-up: the lease lapses, another takes it
+                raise asyncio.CancelledError from exc
             await self._retry(job, exc)
         else:
             await self._finish(job, "done")
@@ -275,14 +278,18 @@ class Worker:
         while True:
             try:
                 await task.run()
-            except asyncio.CancelledError:
-                raise
-            except _DATABASE_ERRORS as exc:  # an outage: said once per round, without a traceback
-                log.warning(
-                    "evaluation task %s failed (%s: %s); the next round tries again", task.name, type(exc).__name__, exc
-                )
-            except Exception:  # a bug: logged with its traceback; the next round tries again
-                log.exception("evaluation task %s failed", task.name)
+            except Exception as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
+                if isinstance(exc, _DATABASE_ERRORS):  # an outage: said once per round, without a traceback
+                    log.warning(
+                        "evaluation task %s failed (%s: %s); the next round tries again",
+                        task.name,
+                        type(exc).__name__,
+                        exc,
+                    )
+                else:  # a bug: logged with its traceback; the next round tries again
+                    log.exception("evaluation task %s failed", task.name)
             await asyncio.sleep(task.interval_s)
 
 

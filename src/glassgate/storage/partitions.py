@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from glassgate.background import cancel
+from glassgate.background import being_cancelled, cancel
 from glassgate.storage import rollups
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,9 @@ class Maintainer:
             delay = self._interval_s
             try:
                 await maintain(self._pool, self._retention_days)
-            except Exception as exc:  # noqa: BLE001 -- whatever failed, the next run must still happen
+            except Exception as exc:  # whatever failed, the next run must still happen
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
                 # The database being away must not stop the proxy; spans land in the default
                 # partition or the spill meanwhile, and the next run catches up.
                 log.warning("partition maintenance failed (%s: %s); retrying in 5 minutes", type(exc).__name__, exc)

@@ -77,10 +77,12 @@ async def test_a_worker_retries_failures_with_backoff_and_fails_what_cannot_succ
 
     await eval_jobs.enqueue(pool, jobs(3))
     async with Worker(pool, {"test": JobKind(run)}, poll_s=0.02, backoff_s=0.01):
-        for _ in range(200):
-            if (await eval_jobs.counts(pool)).get("pending", 0) + (await eval_jobs.counts(pool)).get("running", 0) == 0:
-                break
-            await asyncio.sleep(0.02)
+        async with asyncio.timeout(30):  # a bound for a slow host; a few tenths of a second here usually
+            while True:
+                counts = await eval_jobs.counts(pool)
+                if counts.get("pending", 0) + counts.get("running", 0) == 0:
+                    break
+                await asyncio.sleep(0.02)
     rows = {
         r["n"]: r for r in await pool.fetch("SELECT payload->>'n' AS n, status, attempts, last_error FROM eval_jobs")
     }

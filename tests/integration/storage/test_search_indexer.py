@@ -145,3 +145,22 @@ async def test_migration_0013_moves_the_stored_words_with_their_transaction(post
         assert columns == 0
     finally:
         await migrated.close()
+
+
+async def test_stopping_mid_batch_ends_quietly_and_leaves_the_batch_queued(
+    pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    await insert_spans(pool, [make_span(n, input_preview=f"refund {n}") for n in range(3)])
+    indexer = SearchIndexer(pool, interval_s=60)
+    async with pool.acquire() as blocker, blocker.transaction():
+        # The indexer's batch waits on this lock: stopping cancels it mid-query.
+        await blocker.execute("LOCK TABLE span_search IN ACCESS EXCLUSIVE MODE")
+        indexer.start()
+        indexer.wake()
+        async with asyncio.timeout(10):
+            while not await pool.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
+                await asyncio.sleep(0.01)
+        await asyncio.wait_for(indexer.stop(), 10)
+    assert "failed" not in caplog.text and indexer.counters.failures == 0
+    assert await backlog(pool) == 3, "the interrupted batch was rolled back"
+    assert await index_pending(pool) == 3
