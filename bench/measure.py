@@ -11,7 +11,8 @@ from pathlib import Path
 import psutil
 import uvloop
 
-from bench.procs import BenchError, Memory, Tree, cpu_delta, memory, sample_cpu, settle
+from bench.pg_roles import PostgresRoles
+from bench.procs import BenchError, Memory, Tree, cpu_delta, memory, postgres_roots, sample_cpu, settle
 from bench.stack import Stack, Target
 from bench.streams import StreamStats, measure_gaps, measure_ttfb, summarize
 from bench.wrk import WrkResult, run_wrk, write_script
@@ -79,6 +80,8 @@ class Throughput:
     # search indexer, which is capped (tracing.search_max_per_s) and catches up after a burst.
     trailing_cpu_us_per_request: float
     trailing_s: float  # how long that took
+    # The embedded PostgreSQL's share by job (bench/pg_roles.py), µs per request; empty without one.
+    postgres_by_role: dict[str, float]
     cores_used: float  # the tree's CPU seconds per second of load
     host: HostLoad  # what else the host did meanwhile
 
@@ -132,6 +135,7 @@ class Runner:
         # The previous phases' trailing work (span writes, the search indexing of the latency
         # phase's ~50,000 calls) must not be billed here: wait until the tree is idle.
         before = settle(target.tree, timeout_s=SETTLE_TIMEOUT_S)
+        roles = _postgres_roles(target.tree)
         host_before = self._host_sample()
         started = time.monotonic()
         result = self._load(target, self.plan.throughput_s)
@@ -141,6 +145,7 @@ class Runner:
         # Work that trails the responses (batched span inserts, search indexing) belongs to these requests too.
         after = settle(target.tree, timeout_s=SETTLE_TIMEOUT_S)
         trailing_s = time.monotonic() - started - wall
+        by_role = roles.stop() if roles is not None else {}
         used = cpu_delta(before, after)
         requests = max(1, result.requests)
         return Throughput(
@@ -149,6 +154,7 @@ class Runner:
             postgres_cpu_us_per_request=used.postgres_s / requests * 1e6,
             trailing_cpu_us_per_request=cpu_delta(at_end, after).total_s / requests * 1e6,
             trailing_s=trailing_s,
+            postgres_by_role={role: seconds / requests * 1e6 for role, seconds in by_role.items()},
             cores_used=used.total_s / result.duration_s if result.duration_s else 0.0,
             host=host_after.since(host_before, wall),
         )
@@ -224,3 +230,15 @@ class HostLoad:
     foreign_cores: float  # processes outside the bench: someone else is using the machine
     softirq_cores: float  # mostly the loopback traffic of the phase itself
     steal_cores: float
+
+
+def _postgres_roles(tree: Tree) -> PostgresRoles | None:
+    """A running sampler of the tree's embedded PostgreSQL, if it has one."""
+    if tree.postgres_marker is None:
+        return None
+    roots = postgres_roots(tree.postgres_marker)
+    if not roots:
+        return None
+    roles = PostgresRoles(tree.postgres_marker, roots[0].pid)  # the data directory is also the socket's
+    roles.start()
+    return roles

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.measure import MemoryPhase, Plan, TargetResult
+from bench.measure import MemoryPhase, Plan, TargetResult, Throughput
 from bench.procs import Memory
 from bench.streams import StreamStats
 
@@ -161,11 +161,26 @@ def markdown(results: Results) -> str:
         "the traffic, billed to the requests of the phase: the embeddings worker (default `embeddings.max_per_s` "
         "50, ~2 ms of PostgreSQL per span, mostly its HNSW index) and PostgreSQL's background processes.",
         "",
+        _postgres_roles_line(results.targets["glassgate"].throughput),
+        "",
         _tracing_line(results.tracing),
         "",
         _host_speed_line(results.environment),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _postgres_roles_line(throughput: Throughput) -> str:
+    by_role = throughput.postgres_by_role
+    if not by_role:
+        return "PostgreSQL by job: not sampled (no embedded PostgreSQL)."
+    shares = "; ".join(f"{role} {us:.0f} µs" for role, us in by_role.items() if us >= 0.5)
+    python = throughput.cpu_us_per_request - throughput.postgres_cpu_us_per_request
+    return (
+        f"Where the 32-connection CPU per request went: Glassgate's own process {python:.0f} µs; PostgreSQL by job "
+        "(bench/pg_roles.py, sampled every 0.1 s): "
+        f"{shares}."
+    )
 
 
 def _latency_rows(results: Results, ok: dict[str, bool]) -> list[str]:

@@ -119,6 +119,7 @@ class Glassgate:
         self.eval_worker: Worker | None = None
         self.search_indexer: SearchIndexer | None = None
         self.writer_pool: asyncpg.Pool | None = None
+        self.job_pools: list[asyncpg.Pool] = []  # the search indexer's, the embedding worker's
         self.metrics.watch_search_indexer(
             lambda: asdict(self.search_indexer.counters) if self.search_indexer is not None else {}
         )
@@ -224,14 +225,18 @@ class Glassgate:
         self.maintainer.start()
         self.writer.start()
         tracing = self.settings.tracing
+        # The background jobs run one statement at a time, each on a connection of its own: an API
+        # query never waits for theirs, and pg_stat_activity names which job a query belongs to.
         self.search_indexer = SearchIndexer(
-            pool, interval_s=tracing.search_interval_s, max_per_s=tracing.search_max_per_s
+            await self._job_pool(db.INDEXER_APPLICATION_NAME),
+            interval_s=tracing.search_interval_s,
+            max_per_s=tracing.search_max_per_s,
         )
         self.search_indexer.start()
         if self.embedder is not None:
             embeddings = self.settings.embeddings
             self.embedding_worker = EmbeddingWorker(
-                pool,
+                await self._job_pool(db.EMBEDDINGS_APPLICATION_NAME),
                 self.embedder,
                 batch_size=embeddings.batch_size,
                 interval_s=embeddings.interval_s,
@@ -244,6 +249,11 @@ class Glassgate:
         if self.exporter is not None:
             self.exporter.start()
         self.ready = True
+
+    async def _job_pool(self, name: str) -> asyncpg.Pool:
+        pool = await db.create_pool(self.database_url, max_size=1, name=name)
+        self.job_pools.append(pool)
+        return pool
 
     def begin_drain(self) -> None:
         """Stop looking ready (SIGTERM): load balancers send elsewhere while calls in flight finish.
@@ -277,6 +287,8 @@ class Glassgate:
             await pool.close()
         if self.writer_pool is not None:
             await self.writer_pool.close()
+        for job_pool in self.job_pools:
+            await job_pool.close()
         counters = self.writer.counters
         log.info(
             "span writer: %d queued, %d written, %d dropped, %d capture failures",

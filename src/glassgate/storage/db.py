@@ -16,6 +16,12 @@ from glassgate.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).with_name("migrations")
+# How the pools' connections show in pg_stat_activity (and Aurora's Performance Insights,
+# which groups the database's load by it): the API's, and each background job's own.
+APPLICATION_NAME = "glassgate"
+WRITER_APPLICATION_NAME = "glassgate-writer"
+INDEXER_APPLICATION_NAME = "glassgate-search-indexer"
+EMBEDDINGS_APPLICATION_NAME = "glassgate-embeddings"
 
 
 def start_embedded(data_dir: Path) -> str:
@@ -79,7 +85,9 @@ async def check_connection(database_url: str, timeout_s: float = 10.0) -> None:
     await connection.close()
 
 
-async def create_pool(database_url: str, *, for_writes: bool = False, max_size: int = 8) -> asyncpg.Pool:
+async def create_pool(
+    database_url: str, *, for_writes: bool = False, max_size: int = 8, name: str | None = None
+) -> asyncpg.Pool:
     """A small pool for the API and the workers; the proxy never touches it.
 
     `for_writes`: the span writer's own pool, whose connections plan each statement once,
@@ -87,12 +95,17 @@ async def create_pool(database_url: str, *, for_writes: bool = False, max_size: 
     of a returned connection): storage.spans explains why that matters for batch inserts.
     The API keeps custom plans, which see the values a filter asks for.
 
+    `name`: the connections' application_name (default: glassgate, or glassgate-writer).
+
     min_size=0: connections open on demand, so an outage does not start a background
     reconnect loop that logs a traceback every few seconds.
     """
-    settings = {"plan_cache_mode": "force_generic_plan"} if for_writes else None
+    dsn = asyncpg_dsn(database_url)
+    settings = {"plan_cache_mode": "force_generic_plan"} if for_writes else {}
+    if "application_name=" not in dsn:  # a name the operator gave in the URL is theirs to keep
+        settings["application_name"] = name or (WRITER_APPLICATION_NAME if for_writes else APPLICATION_NAME)
     return await asyncpg.create_pool(
-        asyncpg_dsn(database_url),
+        dsn,
         min_size=0,
         max_size=max_size,
         command_timeout=30,
