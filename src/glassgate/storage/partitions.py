@@ -24,9 +24,6 @@ PARTITIONED_TABLES = ("spans", "span_bodies", "guardrail_findings", "span_embedd
 # Storage parameters of each new partition (a partitioned table holds none of its own): span
 # rows up to 4 KB are stored without a compression attempt (migration 0014 says why).
 _PARTITION_OPTIONS = {"spans": " WITH (toast_tuple_target = 4096)"}
-# GIN indexes that take new entries directly, not through a pending list (migration 0016 says
-# why). The option is set on each partition's index: PostgreSQL keeps none on a partitioned one.
-GIN_WITHOUT_PENDING_LIST = ("span_search_document_idx",)
 MONTHS_AHEAD = 2
 # Any constant, the same in every replica: one maintainer at a time.
 _MAINTENANCE_LOCK_KEY = 0x676C61737370  # "glassp"
@@ -75,20 +72,7 @@ async def ensure_months(connection: asyncpg.Connection, months: Iterable[datetim
         for start in sorted(wanted - present):
             for table in PARTITIONED_TABLES:
                 await _create_partition(connection, table, start)
-        await turn_off_pending_lists(connection)
         return present | wanted
-
-
-async def turn_off_pending_lists(connection: asyncpg.Connection) -> None:
-    """`fastupdate = off` on every partition's index of GIN_WITHOUT_PENDING_LIST that lacks it."""
-    for parent in GIN_WITHOUT_PENDING_LIST:
-        rows = await connection.fetch(
-            "SELECT child.relname FROM pg_inherits JOIN pg_class child ON child.oid = inhrelid "
-            "WHERE inhparent = $1::regclass AND NOT coalesce(child.reloptions, '{}') @> ARRAY['fastupdate=off']",
-            parent,
-        )
-        for row in rows:
-            await connection.execute(f'ALTER INDEX "{row["relname"]}" SET (fastupdate = off)')
 
 
 async def _create_partition(connection: asyncpg.Connection, table: str, start: datetime) -> None:

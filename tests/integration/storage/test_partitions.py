@@ -165,14 +165,3 @@ async def test_every_spans_partition_stores_rows_up_to_4_kb_uncompressed(pool: a
     assert all(row["reloptions"] == ["toast_tuple_target=4096"] for row in options), options
     bodies = await pool.fetchval("SELECT reloptions FROM pg_class WHERE relname = 'span_bodies_p2027_01'")
     assert bodies is None, "only the spans' rows"
-
-
-async def test_every_month_of_the_search_index_takes_entries_without_a_pending_list(pool: asyncpg.Pool) -> None:
-    await maintain(pool, None, now=datetime(2031, 1, 15, tzinfo=UTC))  # months never created before
-    options = await pool.fetch(
-        "SELECT child.relname, child.reloptions FROM pg_inherits JOIN pg_class child ON child.oid = inhrelid "
-        "WHERE inhparent = 'span_search_document_idx'::regclass"
-    )
-    names = {row["relname"] for row in options}
-    assert {"span_search_p2031_01_document_idx", "span_search_default_document_idx"} <= names
-    assert all(row["reloptions"] == ["fastupdate=off"] for row in options), options
