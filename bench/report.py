@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import MemoryPhase, Plan, TargetResult, Throughput
+from bench.pg_roles import INTERVAL_S
 from bench.procs import Memory
 from bench.streams import StreamStats
 
@@ -178,8 +179,7 @@ def _postgres_roles_line(throughput: Throughput) -> str:
     python = throughput.cpu_us_per_request - throughput.postgres_cpu_us_per_request
     return (
         f"Where the 32-connection CPU per request went: Glassgate's own process {python:.0f} µs; PostgreSQL by job "
-        "(bench/pg_roles.py, sampled every 0.1 s): "
-        f"{shares}."
+        f"(bench/pg_roles.py, sampled every {INTERVAL_S:g} s): {shares}."
     )
 
 
