@@ -16,15 +16,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
-from pathlib import Path
 
 import asyncpg
 
+from bench.procs import cpu_times_s
 from glassgate.storage.db import EMBEDDINGS_APPLICATION_NAME, INDEXER_APPLICATION_NAME, WRITER_APPLICATION_NAME
 
 INTERVAL_S = 0.1
 EXITED = "exited processes (autovacuum workers…)"
-_CLOCK_TICKS = 100  # USER_HZ: /proc's unit on Linux
 
 
 # Each background job of Glassgate's has connections of its own, named after it.
@@ -53,20 +52,13 @@ def role_of(backend_type: str, application_name: str, query: str) -> str | None:
 
 
 def _own_cpu_s(pid: int) -> float | None:
-    """utime + stime of one process (not its children), in seconds."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    times = cpu_times_s(pid)
+    return None if times is None else times[0]
 
 
 def _children_cpu_s(pid: int) -> float:
-    """cutime + cstime: what the reaped children of `pid` used."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[13]) + int(fields[14])) / _CLOCK_TICKS
+    times = cpu_times_s(pid)
+    return 0.0 if times is None else times[1]
 
 
 class PostgresRoles:

@@ -223,6 +223,16 @@ def _read_stat(pid: int) -> tuple[tuple[int, int], float] | None:
     return (pid, int(fields[19])), ticks / _CLOCK_TICKS
 
 
+def cpu_times_s(pid: int) -> tuple[float, float] | None:
+    """(utime + stime, cutime + cstime) of one process, in seconds: its own CPU, its reaped children's."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS, (int(fields[13]) + int(fields[14])) / _CLOCK_TICKS
+
+
 @dataclass(frozen=True)
 class CpuDelta:
     total_s: float
