@@ -164,3 +164,43 @@ async def test_stopping_mid_batch_ends_quietly_and_leaves_the_batch_queued(
     assert "failed" not in caplog.text and indexer.counters.failures == 0
     assert await backlog(pool) == 3, "the interrupted batch was rolled back"
     assert await index_pending(pool) == 3
+
+
+async def test_a_batch_reads_only_its_own_queue_rows_however_long_the_queue(database_url: str) -> None:
+    """A batch deletes its rows by ctid: a plan that scans the queue to find them costs O(queue × batch).
+
+    PostgreSQL caches a generic plan for the indexer's statement after a few batches, planned for the
+    queue as it was then: nearly empty, when a seq scan looks cheapest. Without a guard, that plan stays
+    when a burst queues thousands of spans, and each batch then compares every queued row with each of
+    its 500 ctids (measured in bench.run: ~150 µs of PostgreSQL CPU per span instead of ~25).
+    """
+    indexer_pool = await db.create_pool(database_url, max_size=1)
+    try:
+        for n in range(8):  # past PostgreSQL's five custom plans: from here on, the generic plan
+            await insert_spans(indexer_pool, [make_span(n, input_preview=f"warm {n}")])
+            assert await index_batch(indexer_pool) == (1, 1)
+        queued = 6 * BATCH_SIZE
+        for first in range(100, 100 + queued, 500):
+            await insert_spans(
+                indexer_pool, [make_span(n, input_preview=f"burst {n}") for n in range(first, first + 500)]
+            )
+        before = await _queue_rows_read(indexer_pool)
+        assert await index_batch(indexer_pool) == (BATCH_SIZE, BATCH_SIZE)
+        read = await _queue_rows_read(indexer_pool) - before
+    finally:
+        await indexer_pool.close()
+    # The batch's own scan for its rows reads BATCH_SIZE of them; the delete must not read the queue again.
+    assert read <= BATCH_SIZE + 10, f"one batch read {read} queue rows with {queued} queued"
+
+
+async def _queue_rows_read(pool: asyncpg.Pool) -> int:
+    """Rows that scans of span_search_queue have read so far (this backend's pending counts flushed first)."""
+    async with pool.acquire() as connection:
+        await connection.execute("SELECT pg_stat_force_next_flush()")
+        await connection.execute("SELECT 1")  # the flush happens as the backend goes idle after the previous one
+        await connection.execute("SELECT pg_stat_clear_snapshot()")
+        value = await connection.fetchval(
+            "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables "
+            "WHERE relname = 'span_search_queue'"
+        )
+    return int(value)
