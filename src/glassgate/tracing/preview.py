@@ -16,11 +16,41 @@ _OUTPUT_TEXT_KEYS = frozenset({"content", "text", "outputText", "output_text", "
 _PROMPT_KEYS = ("prompt", "inputText", "input", "message", "query")
 
 
+# One line: newlines and runs of whitespace say nothing in a preview. Collapsing them is the
+# costliest step of a span's capture (str.split makes an object per word: ~7 µs for 1.1 KB of
+# prose, ~20 µs for 13 KB), so only a head of the text is collapsed: first one just past the
+# preview's length, which fills it unless the head is mostly whitespace, then, if need be, one
+# four times the preview's length. And a head whose whitespace is single spaces, newlines,
+# tabs and CRs, as most prose is, needs no split at all (~2.5 µs for the same 1.1 KB).
+_HEADS = (PREVIEW_CHARS + PREVIEW_CHARS // 8, PREVIEW_CHARS * 4)
+_SINGLE_SPACES = ("\n", "\t", "\r")
+_OTHER_WHITESPACE = tuple(  # what else str.split() splits on; none lies above U+3000
+    char for char in map(chr, range(0x3001)) if char.isspace() and char not in " \n\t\r"
+)
+_OTHER_ASCII_WHITESPACE = tuple(char for char in _OTHER_WHITESPACE if char.isascii())
+
+
+def _one_line(text: str) -> str:
+    """`" ".join(text.split())`, without the split where a few scans of the text show it needs none."""
+    for char in _OTHER_ASCII_WHITESPACE if text.isascii() else _OTHER_WHITESPACE:
+        if char in text:
+            return " ".join(text.split())
+    for char in _SINGLE_SPACES:
+        if char in text:
+            text = text.replace(char, " ")
+    if "  " in text:
+        return " ".join(text.split())
+    return text.strip(" ")
+
+
 def _clip(text: str) -> str | None:
-    text = " ".join(text[: PREVIEW_CHARS * 4].split())  # one line: newlines and runs of spaces say nothing in a preview
-    if not text:
+    for size in _HEADS:
+        line = _one_line(text[:size])
+        if len(line) > PREVIEW_CHARS or len(text) <= size:
+            break
+    if not line:
         return None
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    return line if len(line) <= PREVIEW_CHARS else line[: PREVIEW_CHARS - 1] + "…"
 
 
 def _texts(value: Any, keys: frozenset[str], found: list[str], budget: list[int]) -> None:
