@@ -27,6 +27,7 @@ from glassgate.api import upstreams as upstream_list  # `upstreams` is create_ap
 from glassgate.api.auth import current_principal
 from glassgate.api.problem_docs import document_problems
 from glassgate.api.problems import install_problem_handlers
+from glassgate.api.query_names import refuse_unknown_query_names
 from glassgate.api.request_bodies import RequestBodies
 from glassgate.api.session import LoginThrottle
 from glassgate.config import UpstreamConfig
@@ -74,8 +75,9 @@ def create_api(
     api.state.login_throttle = LoginThrottle()
     install_problem_handlers(api)
     api.add_middleware(RequestBodies)  # bounded bodies, JSON that storage can keep
-    api.include_router(session.router)  # signing in cannot require being signed in
+    # signing in cannot require being signed in
+    api.include_router(session.router, dependencies=[Depends(refuse_unknown_query_names)])
     for router in AUTHENTICATED_ROUTERS:
-        api.include_router(router, dependencies=[Depends(current_principal)])
+        api.include_router(router, dependencies=[Depends(current_principal), Depends(refuse_unknown_query_names)])
     document_problems(api)
     return api
