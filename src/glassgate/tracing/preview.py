@@ -20,8 +20,9 @@ _PROMPT_KEYS = ("prompt", "inputText", "input", "message", "query")
 # costliest step of a span's capture (str.split makes an object per word: ~7 µs for 1.1 KB of
 # prose, ~20 µs for 13 KB), so only a head of the text is collapsed: first one just past the
 # preview's length, which fills it unless the head is mostly whitespace, then, if need be, one
-# four times the preview's length. And a head whose whitespace is single spaces, newlines,
-# tabs and CRs, as most prose is, needs no split at all (~2.5 µs for the same 1.1 KB).
+# four times the preview's length. And a head whose words are apart by one space, newline, tab
+# or CR each (no runs, no rarer spaces), as most prose is, needs no split at all (~2 µs, however
+# long the text).
 _HEADS = (PREVIEW_CHARS + PREVIEW_CHARS // 8, PREVIEW_CHARS * 4)
 _SINGLE_SPACES = ("\n", "\t", "\r")
 _OTHER_WHITESPACE = tuple(  # what else str.split() splits on; none lies above U+3000
