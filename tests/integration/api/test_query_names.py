@@ -8,27 +8,17 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from glassgate.api.app import create_api
-from glassgate.storage import db
 from glassgate.storage.spans import insert_spans
+from tests.integration.api.accounts import running_api
 from tests.integration.storage.test_spans import make_span
-
-TOKEN = "test-admin-token"
 
 
 @pytest.fixture
 async def http(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    pool = await db.create_pool(database_url)
-    await insert_spans(pool, [make_span(1, model="gpt-4o"), make_span(2, model="claude")])
-    api = create_api(TOKEN)
-    api.state.pool = pool
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=api),
-        base_url="http://glassgate",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-    ) as client:
-        yield client
-    await pool.close()
+    async with running_api(database_url) as api:
+        await insert_spans(api.pool, [make_span(1, model="gpt-4o"), make_span(2, model="claude")])
+        async with api.client(bearer=True) as client:
+            yield client
 
 
 async def test_a_misspelt_filter_is_refused_rather_than_answered_unfiltered(http: httpx.AsyncClient) -> None:
