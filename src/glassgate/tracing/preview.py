@@ -24,9 +24,9 @@ _PROMPT_KEYS = ("prompt", "inputText", "input", "message", "query")
 # or CR each (no runs, no rarer spaces), as most prose is, needs no split at all (~2 µs, however
 # long the text).
 _HEADS = (PREVIEW_CHARS + PREVIEW_CHARS // 8, PREVIEW_CHARS * 4)
-_SINGLE_SPACES = ("\n", "\t", "\r")
+_SPACE_LIKE = "\n\t\r"  # each read as one space
 _OTHER_WHITESPACE = tuple(  # what else str.split() splits on; none lies above U+3000
-    char for char in map(chr, range(0x3001)) if char.isspace() and char not in " \n\t\r"
+    char for char in map(chr, range(0x3001)) if char.isspace() and char not in " " + _SPACE_LIKE
 )
 _OTHER_ASCII_WHITESPACE = tuple(char for char in _OTHER_WHITESPACE if char.isascii())
 
@@ -36,7 +36,7 @@ def _one_line(text: str) -> str:
     for char in _OTHER_ASCII_WHITESPACE if text.isascii() else _OTHER_WHITESPACE:
         if char in text:
             return " ".join(text.split())
-    for char in _SINGLE_SPACES:
+    for char in _SPACE_LIKE:
         if char in text:
             text = text.replace(char, " ")
     if "  " in text:
