@@ -93,7 +93,7 @@ def serve(
     ] = None,
 ) -> None:
     """Start the proxy, the API and the trace writer."""
-    from glassgate import gc_policy
+    from glassgate import gc_policy, malloc_policy
     from glassgate.app import create_app
     from glassgate.cli import drain
     from glassgate.cli.http_deadlines import with_deadlines
@@ -104,6 +104,7 @@ def serve(
         "body_timeout_s": body_timeout,
         "shutdown_delay_s": shutdown_delay,
     }
+    malloc_policy.limit_arenas()  # first: before any thread allocates
     settings = _settings(config, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, server=flags)
     server = settings.server
     # Configured before the database is prepared: migrations and the embedded PostgreSQL log.

@@ -22,7 +22,6 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import orjson
 from yarl import URL
 
@@ -30,6 +29,8 @@ from glassgate.embeddings.base import EmbeddingRejected, fit_dimensions
 from glassgate.errors import UpstreamError
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from glassgate.config import Settings
 
 INTERNAL_TAGS = "glassgate-internal,embeddings"
@@ -80,7 +81,7 @@ class UpstreamEmbedder:
                 api_key if vendor == "azure" else f"Bearer {api_key}"
             )
         self._batch_size = batch_size
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
         self._max_retries = max_retries
         self._backoff_s = backoff_s
         self._session: aiohttp.ClientSession | None = None
@@ -119,6 +120,8 @@ class UpstreamEmbedder:
             self._session = None
 
     async def _call(self, texts: Sequence[str]) -> list[list[float]]:
+        import aiohttp  # here, not at the top: a server that never uses this embedder keeps its ~7 MB
+
         if self._session is None:
             # Our own server on loopback, whose certificate (if it serves HTTPS) names a public host.
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=4, ssl=False))
@@ -127,7 +130,7 @@ class UpstreamEmbedder:
             delay = self._backoff_s * 2**attempt * (0.5 + random.random() / 2)
             try:
                 async with self._session.post(
-                    self._url, data=body, headers=self._headers, timeout=self._timeout
+                    self._url, data=body, headers=self._headers, timeout=aiohttp.ClientTimeout(total=self._timeout_s)
                 ) as response:
                     status, payload = response.status, await response.read()
                     retry_after = response.headers.get("retry-after", "")

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import aiohttp
 import orjson
 from yarl import URL
 
@@ -37,6 +36,8 @@ from glassgate.evals.proxy_auth import AwsKeyPair, MissingCredential, ProxyCrede
 from glassgate.proxy.vendors import CallSummary
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from glassgate.config import EvalAwsKey, Settings
 
 JUDGE_TAG = "glassgate-eval"
@@ -116,6 +117,8 @@ class ProxyClient:
         self, endpoint: Endpoint, body: Mapping[str, Any], headers: Mapping[str, str], max_retries: int
     ) -> Answer:
         """The first 2xx answer; CallRefused for a 4xx, UpstreamError once the retries are spent."""
+        import aiohttp  # here, not at the top: a server that runs no evaluator keeps its ~7 MB
+
         if self._session is None:
             # Our own server on loopback, whose certificate (if it serves HTTPS) names a public host.
             connector = aiohttp.TCPConnector(limit=self.connections, ssl=False)
