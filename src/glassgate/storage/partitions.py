@@ -87,12 +87,14 @@ async def _create_partition(connection: asyncpg.Connection, table: str, start: d
             f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} FOR VALUES FROM ('{start.isoformat()}') "
             f"TO ('{end.isoformat()}'){options}"
         )
+        await _copy_statistics_targets(connection, table, name)
         return
     # Rows of this month already sit in the default partition: PostgreSQL refuses to create a
     # partition that would contradict them, so build the table apart, move them, then attach.
     await connection.execute(
         f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED){options}"
     )
+    await _copy_statistics_targets(connection, table, name)
     columns = ", ".join(
         row["attname"]
         for row in await connection.fetch(
@@ -111,6 +113,25 @@ async def _create_partition(connection: asyncpg.Connection, table: str, start: d
         f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
     )
     log.info("moved %d rows of %s from %s_default into %s", stray, start.strftime("%Y-%m"), table, name)
+
+
+async def _copy_statistics_targets(connection: asyncpg.Connection, table: str, partition: str) -> None:
+    """Give a new partition its parent's per-column statistics targets (migration 0016 says why).
+
+    PostgreSQL applies an ALTER of the parent's targets to the partitions that exist, but a
+    partition created afterwards starts with the defaults.
+    """
+    targets = await connection.fetch(
+        # attstattarget: -1 (PostgreSQL 16) or NULL (17 and later) when the column has the default.
+        "SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND attstattarget >= 0",
+        table,
+    )
+    if targets:
+        alterations = ", ".join(
+            f'ALTER COLUMN "{row["attname"]}" SET STATISTICS {row["attstattarget"]}' for row in targets
+        )
+        await connection.execute(f"ALTER TABLE {partition} {alterations}")
 
 
 async def drop_expired(connection: asyncpg.Connection, retention_days: int, now: datetime) -> list[str]:

@@ -165,3 +165,26 @@ async def test_every_spans_partition_stores_rows_up_to_4_kb_uncompressed(pool: a
     assert all(row["reloptions"] == ["toast_tuple_target=4096"] for row in options), options
     bodies = await pool.fetchval("SELECT reloptions FROM pg_class WHERE relname = 'span_bodies_p2027_01'")
     assert bodies is None, "only the spans' rows"
+
+
+async def test_every_partition_keeps_its_parents_statistics_targets(pool: asyncpg.Pool) -> None:
+    old = datetime(2019, 5, 17, 8, 0, tzinfo=UTC)
+    await insert_spans(pool, [make_span(1, started_at=old)])  # a stray: its month is built apart, then attached
+    await maintain(pool, retention_days=None, now=NOW)  # months created after the migration
+    async with pool.acquire() as connection:
+        await ensure_months(connection, [old])
+    targets = await pool.fetch(
+        "SELECT parent.relname AS parent, child.relname AS child, a.attname, "
+        "coalesce(pa.attstattarget, -1) AS wanted, coalesce(a.attstattarget, -1) AS held "
+        "FROM pg_inherits JOIN pg_class parent ON parent.oid = inhparent JOIN pg_class child ON child.oid = inhrelid "
+        "JOIN pg_attribute pa ON pa.attrelid = inhparent AND pa.attnum > 0 AND NOT pa.attisdropped "
+        "JOIN pg_attribute a ON a.attrelid = inhrelid AND a.attname = pa.attname "
+        "WHERE parent.relname IN ('spans', 'span_bodies', 'span_search', 'span_embeddings')"
+    )
+    children = {row["child"] for row in targets}
+    assert {"spans_default", "spans_p2019_05", "spans_p2027_01", "span_search_p2027_01"} <= children
+    assert [row for row in targets if row["wanted"] != row["held"]] == []
+    parent = {(row["parent"], row["attname"]): row["wanted"] for row in targets}
+    assert parent["spans", "model"] == parent["spans", "started_at"] == 20
+    assert parent["spans", "input_preview"] == parent["span_bodies", "response_body"] == 0
+    assert parent["span_search", "document"] == parent["span_embeddings", "embedding"] == 0
