@@ -79,10 +79,15 @@ class _Recorder:
 @pytest.fixture
 def deadline_server() -> Iterator[tuple[int, _Recorder]]:
     """uvicorn with Glassgate's protocol (0.5 s for a head, 1 s for a body or an unread answer)."""
+    with _serving(head_timeout_s=0.5, body_timeout_s=1.0) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _serving(head_timeout_s: float, body_timeout_s: float) -> Iterator[tuple[int, _Recorder]]:
     app, port = _Recorder(), free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, http=with_deadlines(0.5, 1.0), lifespan="off", log_level="warning"
-    )
+    deadlines = with_deadlines(head_timeout_s, body_timeout_s)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=deadlines, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -134,3 +139,29 @@ def test_the_server_protocol_bounds_heads_bodies_and_unread_answers(deadline_ser
                 answer += piece
             assert answer.startswith(b"HTTP/1.1 200 ")
             time.sleep(0.7)  # idle between requests longer than the head deadline: keep-alive rules
+
+
+def _answered(sock: socket.socket) -> bytes:
+    answer = b""
+    while not answer.endswith(b"\r\n\r\nxx"):
+        piece = sock.recv(1024)
+        assert piece, f"closed after {answer!r}"
+        answer += piece
+    return answer
+
+
+def test_a_head_deadline_that_falls_before_a_pending_body_deadline_is_kept() -> None:
+    # One timer per connection follows the deadline as it moves (http_deadlines._arm): here a
+    # slow head's 0.5 s falls before the 5 s the previous request's body had, and must win.
+    with (
+        _serving(head_timeout_s=0.5, body_timeout_s=5.0) as (port, _),
+        socket.create_connection(("127.0.0.1", port)) as client,
+    ):
+        client.settimeout(10)
+        client.sendall(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\n\r\nab")
+        time.sleep(0.7)  # past the head's deadline, within the body's
+        client.sendall(b"cd")
+        assert _answered(client).startswith(b"HTTP/1.1 200 ")
+        client.sendall(b"GET / HTTP/1.1\r\nhost")  # a head that never ends
+        waited, _ = _closed_after(client)
+        assert 0.4 <= waited <= 2.0, waited

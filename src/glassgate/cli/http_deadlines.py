@@ -20,6 +20,7 @@ the app not asking for more of the body yet) does not count against the client.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -48,7 +49,10 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._reading_head = True  # between requests, or a head under way
         self._reading_body = False
         self._head_bytes = 0
-        self._deadline: asyncio.TimerHandle | None = None
+        # The deadline in force (loop time) and what happens at it; None: no deadline.
+        self._deadline: float | None = None
+        self._on_deadline: Callable[[], None] = self._head_expired
+        self._timer: asyncio.TimerHandle | None = None  # wakes at or before the deadline
         self._write_stall: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -60,6 +64,9 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._timer is not None:  # else it would keep this closed connection alive until it fires
+            self._timer.cancel()
+            self._timer = None
         if self._write_stall is not None:
             self._write_stall.cancel()
             self._write_stall = None
@@ -100,24 +107,41 @@ class DeadlineProtocol(HttpToolsProtocol):
             self._write_stall.cancel()
             self._write_stall = None
 
-    def _arm(self, seconds: float, callback: Any) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(seconds, callback)
+    def _arm(self, seconds: float, callback: Callable[[], None]) -> None:
+        # A request moves its deadline three times (head, body, none): a timer for each would
+        # cost two timer starts and stops per request. Instead one timer per connection wakes
+        # at or before the deadline and, when the deadline has moved on since, sleeps again
+        # until it; on a busy keep-alive connection that is one wake-up per head timeout.
+        self._deadline = deadline = self.loop.time() + seconds
+        self._on_deadline = callback
+        timer = self._timer
+        if timer is not None and timer.when() <= deadline:
+            return
+        if timer is not None:
+            timer.cancel()
+        self._timer = self.loop.call_at(deadline, self._wake)
 
     def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._deadline = None  # a pending timer finds no deadline and stops
+
+    def _wake(self) -> None:
+        self._timer = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:
+            self._timer = self.loop.call_at(deadline, self._wake)
+            return
+        self._deadline = None
+        self._on_deadline()
 
     def _head_expired(self) -> None:
-        self._deadline = None
         if self.flow is not None and self.flow.read_paused:  # a pipelined request waits its turn
             self._arm(self.head_timeout_s, self._head_expired)
         elif self._reading_head and not self.transport.is_closing():
             self.transport.close()
 
     def _body_expired(self) -> None:
-        self._deadline = None
         if self.flow is not None and self.flow.read_paused:  # the app has not asked for more yet
             self._arm(self.body_timeout_s, self._body_expired)
             return
