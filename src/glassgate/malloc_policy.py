@@ -5,8 +5,8 @@ keeps the pages it has touched. The server's event loop allocates in the main ar
 threads beside it (uvloop's resolver pool, `asyncio.to_thread` work such as the embedder and
 the tokenizer load) each grow an arena of their own that is rarely used again. Measured with
 `bench.run`'s load phases, that held ~12 MB more RSS after the load (152 MB instead of 140;
-the budget is 150). Sharing the main arena costs nothing measurable here: those threads
-allocate little, and mostly while the event loop waits.
+the budget is 150). Sharing one arena made no difference to throughput in those runs that
+the noise would show: those threads allocate little, and mostly while the event loop waits.
 
 An operator's own `MALLOC_ARENA_MAX` wins; on a C library without glibc's `mallopt` (musl)
 nothing changes.

@@ -109,6 +109,16 @@ def _closed_after(sock: socket.socket) -> tuple[float, bytes]:
     return time.monotonic() - started, received
 
 
+def _answered(sock: socket.socket) -> bytes:
+    """The whole answer to one request: its head and its 2-byte body."""
+    answer = b""
+    while not answer.endswith(b"\r\n\r\nxx"):
+        piece = sock.recv(1024)
+        assert piece, f"closed after {answer!r}"
+        answer += piece
+    return answer
+
+
 def test_the_server_protocol_bounds_heads_bodies_and_unread_answers(deadline_server: tuple[int, _Recorder]) -> None:
     port, app = deadline_server
     with socket.create_connection(("127.0.0.1", port)) as idle:  # connects, sends nothing
@@ -132,22 +142,8 @@ def test_the_server_protocol_bounds_heads_bodies_and_unread_answers(deadline_ser
         keep_alive.settimeout(5)
         for _ in range(2):
             keep_alive.sendall(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
-            answer = b""
-            while not answer.endswith(b"\r\n\r\nxx"):  # the whole answer: head and its 2-byte body
-                piece = keep_alive.recv(1024)
-                assert piece, f"closed after {answer!r}"
-                answer += piece
-            assert answer.startswith(b"HTTP/1.1 200 ")
+            assert _answered(keep_alive).startswith(b"HTTP/1.1 200 ")
             time.sleep(0.7)  # idle between requests longer than the head deadline: keep-alive rules
-
-
-def _answered(sock: socket.socket) -> bytes:
-    answer = b""
-    while not answer.endswith(b"\r\n\r\nxx"):
-        piece = sock.recv(1024)
-        assert piece, f"closed after {answer!r}"
-        answer += piece
-    return answer
 
 
 def test_a_head_deadline_that_falls_before_a_pending_body_deadline_is_kept() -> None:

@@ -12,7 +12,9 @@ A target of 20 still gives the planner what the span list's filters need: the sh
 of up to 20 most common values (projects, upstreams, models, statuses), null fractions, and
 a 20-bucket histogram of the times. The previews, attributes, bodies, search documents and
 embeddings are never compared in a WHERE clause (search goes through `span_search`'s
-index, on a plan chosen by counting matches): no statistics are kept for them.
+index, on a plan chosen by counting matches): no statistics are kept for them. With 300,000
+spans, `bench.pipeline`'s list, search and dashboard queries took the same time under these
+targets as under the defaults.
 
 A partition created later copies its parent's targets (storage/partitions.py).
 
