@@ -114,11 +114,10 @@ class DeadlineProtocol(HttpToolsProtocol):
         # until it; on a busy keep-alive connection that is one wake-up per head timeout.
         self._deadline = deadline = self.loop.time() + seconds
         self._on_deadline = callback
-        timer = self._timer
-        if timer is not None and timer.when() <= deadline:
-            return
-        if timer is not None:
-            timer.cancel()
+        if self._timer is not None:
+            if self._timer.when() <= deadline:
+                return
+            self._timer.cancel()
         self._timer = self.loop.call_at(deadline, self._wake)
 
     def _disarm(self) -> None:

@@ -124,14 +124,14 @@ class UpstreamEmbedder:
 
         if self._session is None:
             # Our own server on loopback, whose certificate (if it serves HTTPS) names a public host.
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=4, ssl=False))
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=4, ssl=False), timeout=aiohttp.ClientTimeout(total=self._timeout_s)
+            )
         body = orjson.dumps({**self._fields, "input": list(texts), "encoding_format": "float"})
         for attempt in range(self._max_retries + 1):
             delay = self._backoff_s * 2**attempt * (0.5 + random.random() / 2)
             try:
-                async with self._session.post(
-                    self._url, data=body, headers=self._headers, timeout=aiohttp.ClientTimeout(total=self._timeout_s)
-                ) as response:
+                async with self._session.post(self._url, data=body, headers=self._headers) as response:
                     status, payload = response.status, await response.read()
                     retry_after = response.headers.get("retry-after", "")
             except (aiohttp.ClientError, TimeoutError) as exc:
