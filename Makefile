@@ -22,7 +22,7 @@ PY_SOURCES := $(shell find src/glassgate -name '*.py' -not -path '*/static/*' 2>
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(addprefix $(WEB)/,index.html vite.config.ts tsconfig.json package.json)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-legacy install-phoenix install-deploy-tools test-tools web web-types run test test-current test-legacy check bench bench-pipeline bench-web faults clean
+.PHONY: help install install-legacy install-phoenix install-deploy-tools test-tools web web-types run test test-current test-legacy check bench bench-instructions bench-pipeline bench-web faults clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -87,6 +87,10 @@ bench: install  ## Proxy overhead: direct vs nginx vs Glassgate (installs nginx 
 	bench/install-tools.sh
 	$(VENV)/bin/python -m bench.run $(ARGS)
 	$(VENV)/bin/python -m bench.sigv4_bench
+
+bench-instructions: install  ## Instructions per proxied request under valgrind: a cost the host's speed does not move (installs valgrind)
+	bench/install-tools.sh valgrind
+	$(VENV)/bin/python -m bench.instructions $(ARGS)
 
 bench-pipeline: install  ## Trace pipeline: writer spans/s, and list/dashboard query times with 1,000,000 spans stored
 	$(VENV)/bin/python -m bench.pipeline $(ARGS)

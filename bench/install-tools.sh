@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the bench's external tools (nginx as the reference proxy, wrk as the load generator)
-# from Debian, only when they are missing, so `make bench` works on a fresh machine.
+# Installs the bench's external tools (nginx as the reference proxy, wrk as the load generator,
+# and any Debian package named as an argument: `valgrind` for bench.instructions) from Debian,
+# only when they are missing, so `make bench` works on a fresh machine.
 set -euo pipefail
 
 missing=()
-command -v nginx >/dev/null 2>&1 || missing+=(nginx)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+for tool in nginx wrk "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -48,14 +48,14 @@ class Stack:
 
 def start_stack(workdir: Path, children: Children, chunks: int, delay_ms: float) -> Stack:
     mock_port = free_port()
-    mock = _start_mock(workdir, children, mock_port, chunks, delay_ms)
+    mock = start_mock(workdir, children, mock_port, chunks, delay_ms)
     nginx = _start_nginx(workdir, children, mock_port)
     glassgate, glassgate_child = _start_glassgate(workdir, children, mock_port)
     direct = Target("direct", mock_port, CHAT_PATH, Tree(mock.pid))
     return Stack(direct, nginx, glassgate, glassgate_child)
 
 
-def _start_mock(workdir: Path, children: Children, port: int, chunks: int, delay_ms: float) -> Child:
+def start_mock(workdir: Path, children: Children, port: int, chunks: int, delay_ms: float) -> Child:
     argv = [
         sys.executable,
         "-m",
@@ -119,14 +119,7 @@ def _start_glassgate(workdir: Path, children: Children, mock_port: int) -> tuple
     data_dir = (workdir / "glassgate").resolve()
     data_dir.mkdir()
     config = workdir / "glassgate.yaml"
-    config.write_text(
-        f"data_dir: {data_dir}\n"
-        f"admin_token: {ADMIN_TOKEN}\n"
-        "upstreams:\n"
-        "  openai:\n"
-        "    vendor: openai\n"
-        f'    url: "http://127.0.0.1:{mock_port}"\n'
-    )
+    config.write_text(glassgate_config(data_dir, mock_port))
     port = free_port()
     # Registered before the start so cleanup finds the postmaster even if Glassgate dies early.
     children.postgres_marker = str(data_dir / "postgres")
@@ -136,6 +129,19 @@ def _start_glassgate(workdir: Path, children: Children, mock_port: int) -> tuple
     wait_for_http(child, f"http://127.0.0.1:{port}/readyz", timeout_s=180)
     target = Target("glassgate", port, GLASSGATE_PATH, Tree(child.pid, postgres_marker=children.postgres_marker))
     return target, child
+
+
+def glassgate_config(data_dir: Path, mock_port: int, extra: str = "") -> str:
+    """The YAML config of a Glassgate with one upstream, `openai`, that is the mock."""
+    return (
+        f"data_dir: {data_dir}\n"
+        f"admin_token: {ADMIN_TOKEN}\n"
+        "upstreams:\n"
+        "  openai:\n"
+        "    vendor: openai\n"
+        f'    url: "http://127.0.0.1:{mock_port}"\n'
+        f"{extra}"
+    )
 
 
 def glassgate_executable() -> str:
