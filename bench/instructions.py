@@ -124,7 +124,8 @@ def _count(
     started = time.monotonic()
     time.sleep(idle_s)
     _callgrind_control("-d", child.pid)
-    idle_per_s = read_profile(_dumped(profile, 1)).instructions / (time.monotonic() - started)
+    idle_window_s = time.monotonic() - started
+    idle_per_s = read_profile(_dumped(profile, 1)).instructions / idle_window_s
     _progress(f"counting: {seconds:g} s of load, then until its spans are written")
     _callgrind_control("-z", child.pid)
     started = time.monotonic()
@@ -133,9 +134,10 @@ def _count(
         raise BenchError(f"the load failed: {load.requests} requests, {load.errors} errors, {load.non_2xx} non-2xx")
     _idle(tree)
     _callgrind_control("-d", child.pid)
+    load_window_s = time.monotonic() - started
     counted = read_profile(_dumped(profile, 2))
     # What the process spends anyway in the time the calls and their spans took is not theirs.
-    idle = round(idle_per_s * (time.monotonic() - started))
+    idle = round(idle_per_s * load_window_s)
     return Count(
         requests=load.requests,
         instructions=counted.instructions,
