@@ -30,8 +30,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.callgrind import read_profile
-from bench.procs import BenchError, Children, Tree, free_port, settle, wait_for_http
-from bench.stack import GLASSGATE_PATH, glassgate_config, glassgate_executable, start_mock
+from bench.procs import BenchError, Children, Tree, free_port, settle
+from bench.stack import start_glassgate, start_mock
 from bench.wrk import run_wrk, write_script
 
 _TOOLS = ("valgrind", "callgrind_control", "wrk")
@@ -91,34 +91,22 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 def _count(
     workdir: Path, children: Children, seconds: float, connections: int, warmup_s: float, idle_s: float
 ) -> Count:
-    mock_port, port = free_port(), free_port()
+    mock_port = free_port()
     start_mock(workdir, children, mock_port, chunks=10, delay_ms=20)
-    data_dir = (workdir / "glassgate").resolve()
-    data_dir.mkdir()
-    config = workdir / "glassgate.yaml"
-    config.write_text(glassgate_config(data_dir, mock_port, extra="embeddings:\n  enabled: false\n"))
     profile = workdir / "callgrind.out"
-    children.postgres_marker = str(data_dir / "postgres")
-    argv = [
-        "valgrind",
-        "--tool=callgrind",
-        f"--callgrind-out-file={profile}",
-        glassgate_executable(),
-        "serve",
-        "--config",
-        str(config),
-        "--port",
-        str(port),
-    ]
     _progress(f"starting Glassgate under callgrind in {workdir} (a few minutes: everything runs ~50x slower)")
-    child = children.start("glassgate (callgrind)", argv, workdir / "glassgate.log", cwd=workdir)
-    wait_for_http(child, f"http://127.0.0.1:{port}/readyz", timeout_s=900)
-    tree = Tree(child.pid, postgres_marker=children.postgres_marker)
-    url = f"http://127.0.0.1:{port}{GLASSGATE_PATH}"
+    target, child = start_glassgate(
+        workdir,
+        children,
+        mock_port,
+        wrapper=["valgrind", "--tool=callgrind", f"--callgrind-out-file={profile}"],
+        extra_config="embeddings:\n  enabled: false\n",
+        ready_timeout_s=900,
+    )
     script = write_script(workdir)
     _progress(f"warming up: {warmup_s:g} s")
-    run_wrk(url, script, threads=1, connections=connections, duration_s=warmup_s, timeout_s=30)
-    _idle(tree)
+    run_wrk(target.url, script, threads=1, connections=connections, duration_s=warmup_s, timeout_s=30)
+    _idle(target.tree)
     _progress(f"counting the idle process's own work (timers, background jobs): {idle_s:g} s")
     _callgrind_control("-z", child.pid)
     started = time.monotonic()
@@ -129,10 +117,10 @@ def _count(
     _progress(f"counting: {seconds:g} s of load, then until its spans are written")
     _callgrind_control("-z", child.pid)
     started = time.monotonic()
-    load = run_wrk(url, script, threads=1, connections=connections, duration_s=seconds, timeout_s=30)
+    load = run_wrk(target.url, script, threads=1, connections=connections, duration_s=seconds, timeout_s=30)
     if load.errors or load.non_2xx or not load.requests:
         raise BenchError(f"the load failed: {load.requests} requests, {load.errors} errors, {load.non_2xx} non-2xx")
-    _idle(tree)
+    _idle(target.tree)
     _callgrind_control("-d", child.pid)
     load_window_s = time.monotonic() - started
     counted = read_profile(_dumped(profile, 2))

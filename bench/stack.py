@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def start_stack(workdir: Path, children: Children, chunks: int, delay_ms: float)
     mock_port = free_port()
     mock = start_mock(workdir, children, mock_port, chunks, delay_ms)
     nginx = _start_nginx(workdir, children, mock_port)
-    glassgate, glassgate_child = _start_glassgate(workdir, children, mock_port)
+    glassgate, glassgate_child = start_glassgate(workdir, children, mock_port)
     direct = Target("direct", mock_port, CHAT_PATH, Tree(mock.pid))
     return Stack(direct, nginx, glassgate, glassgate_child)
 
@@ -115,33 +116,37 @@ http {{
 """
 
 
-def _start_glassgate(workdir: Path, children: Children, mock_port: int) -> tuple[Target, Child]:
+def start_glassgate(
+    workdir: Path,
+    children: Children,
+    mock_port: int,
+    *,
+    wrapper: Sequence[str] = (),
+    extra_config: str = "",
+    ready_timeout_s: float = 180,
+) -> tuple[Target, Child]:
+    """`glassgate serve` with the mock as its `openai` upstream; `wrapper` runs it under a tool (valgrind)."""
     data_dir = (workdir / "glassgate").resolve()
     data_dir.mkdir()
     config = workdir / "glassgate.yaml"
-    config.write_text(glassgate_config(data_dir, mock_port))
-    port = free_port()
-    # Registered before the start so cleanup finds the postmaster even if Glassgate dies early.
-    children.postgres_marker = str(data_dir / "postgres")
-    argv = [glassgate_executable(), "serve", "--config", str(config), "--port", str(port)]
-    child = children.start("glassgate", argv, workdir / "glassgate.log", cwd=workdir)
-    # The first start runs initdb and the migrations: allow for a slow disk.
-    wait_for_http(child, f"http://127.0.0.1:{port}/readyz", timeout_s=180)
-    target = Target("glassgate", port, GLASSGATE_PATH, Tree(child.pid, postgres_marker=children.postgres_marker))
-    return target, child
-
-
-def glassgate_config(data_dir: Path, mock_port: int, extra: str = "") -> str:
-    """The YAML config of a Glassgate with one upstream, `openai`, that is the mock."""
-    return (
+    config.write_text(
         f"data_dir: {data_dir}\n"
         f"admin_token: {ADMIN_TOKEN}\n"
         "upstreams:\n"
         "  openai:\n"
         "    vendor: openai\n"
         f'    url: "http://127.0.0.1:{mock_port}"\n'
-        f"{extra}"
+        f"{extra_config}"
     )
+    port = free_port()
+    # Registered before the start so cleanup finds the postmaster even if Glassgate dies early.
+    children.postgres_marker = str(data_dir / "postgres")
+    argv = [*wrapper, glassgate_executable(), "serve", "--config", str(config), "--port", str(port)]
+    child = children.start("glassgate", argv, workdir / "glassgate.log", cwd=workdir)
+    # The first start runs initdb and the migrations: allow for a slow disk.
+    wait_for_http(child, f"http://127.0.0.1:{port}/readyz", timeout_s=ready_timeout_s)
+    target = Target("glassgate", port, GLASSGATE_PATH, Tree(child.pid, postgres_marker=children.postgres_marker))
+    return target, child
 
 
 def glassgate_executable() -> str:
