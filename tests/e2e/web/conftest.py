@@ -183,14 +183,16 @@ def seeded(
 
 
 class Console:
-    """Errors the page logged (CSP violations and failed requests included); tests assert there are none."""
+    """Errors and warnings the page logged (CSP violations, failed requests and the router's
+    warnings included, such as a page opened directly with nothing to show while its code
+    loads); tests assert there are none."""
 
     def __init__(self) -> None:
         self.errors: list[str] = []
 
     def on_message(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
+        if message.type in ("error", "warning"):
+            self.errors.append(f"{message.type}: {message.text}")
 
     def take(self) -> list[str]:
         errors, self.errors = self.errors, []

@@ -1,5 +1,7 @@
+import type { ComponentType } from "react";
 import { createBrowserRouter, Navigate } from "react-router";
 
+import { Spinner } from "../components/feedback";
 import { RequireAuth } from "../features/auth/RequireAuth";
 import { SignInPage } from "../features/auth/SignInPage";
 import { Layout } from "../features/layout/Layout";
@@ -7,6 +9,15 @@ import { NotFound } from "../features/placeholders/NotFound";
 import { TracesPage } from "../features/traces/TracesPage";
 
 // The trace list is the landing page and is in the main bundle; the other pages load on demand.
+// A page opened directly (a bookmark, a reload) shows the layout and a spinner while its code
+// loads, instead of a blank screen.
+function onDemand(load: () => Promise<ComponentType>) {
+  return {
+    lazy: () => load().then((Component) => ({ Component })),
+    hydrateFallbackElement: <Spinner />,
+  };
+}
+
 export const router = createBrowserRouter([
   { path: "/", element: <Navigate to="/ui/traces" replace /> },
   { path: "/ui/login", element: <SignInPage /> },
@@ -22,55 +33,55 @@ export const router = createBrowserRouter([
       { path: "traces", element: <TracesPage /> },
       {
         path: "traces/:spanId",
-        lazy: () => import("../features/trace/TraceDetailPage").then((m) => ({ Component: m.TraceDetailPage })),
+        ...onDemand(() => import("../features/trace/TraceDetailPage").then((m) => m.TraceDetailPage)),
       },
       {
         path: "sessions",
-        lazy: () => import("../features/sessions/SessionsPage").then((m) => ({ Component: m.SessionsPage })),
+        ...onDemand(() => import("../features/sessions/SessionsPage").then((m) => m.SessionsPage)),
       },
       {
         path: "sessions/:sessionId",
-        lazy: () => import("../features/sessions/SessionPage").then((m) => ({ Component: m.SessionPage })),
+        ...onDemand(() => import("../features/sessions/SessionPage").then((m) => m.SessionPage)),
       },
       {
         path: "dashboards",
-        lazy: () => import("../features/dashboards/DashboardsPage").then((m) => ({ Component: m.DashboardsPage })),
+        ...onDemand(() => import("../features/dashboards/DashboardsPage").then((m) => m.DashboardsPage)),
       },
       {
         path: "annotation",
-        lazy: () => import("../features/annotation/AnnotationPage").then((m) => ({ Component: m.AnnotationPage })),
+        ...onDemand(() => import("../features/annotation/AnnotationPage").then((m) => m.AnnotationPage)),
       },
       {
         path: "annotation/queues/:queueId",
-        lazy: () => import("../features/annotation/ReviewPage").then((m) => ({ Component: m.ReviewPage })),
+        ...onDemand(() => import("../features/annotation/ReviewPage").then((m) => m.ReviewPage)),
       },
       {
         path: "datasets",
-        lazy: () => import("../features/datasets/DatasetsPage").then((m) => ({ Component: m.DatasetsPage })),
+        ...onDemand(() => import("../features/datasets/DatasetsPage").then((m) => m.DatasetsPage)),
       },
       {
         path: "datasets/:datasetId",
-        lazy: () => import("../features/datasets/DatasetPage").then((m) => ({ Component: m.DatasetPage })),
+        ...onDemand(() => import("../features/datasets/DatasetPage").then((m) => m.DatasetPage)),
       },
       {
         path: "map",
-        lazy: () => import("../features/map/MapPage").then((m) => ({ Component: m.MapPage })),
+        ...onDemand(() => import("../features/map/MapPage").then((m) => m.MapPage)),
       },
       {
         path: "evals",
-        lazy: () => import("../features/evals/EvalsPage").then((m) => ({ Component: m.EvalsPage })),
+        ...onDemand(() => import("../features/evals/EvalsPage").then((m) => m.EvalsPage)),
       },
       {
         path: "evals/experiments/:experimentId",
-        lazy: () => import("../features/evals/ExperimentPage").then((m) => ({ Component: m.ExperimentPage })),
+        ...onDemand(() => import("../features/evals/ExperimentPage").then((m) => m.ExperimentPage)),
       },
       {
         path: "evals/compare",
-        lazy: () => import("../features/evals/ComparePage").then((m) => ({ Component: m.ComparePage })),
+        ...onDemand(() => import("../features/evals/ComparePage").then((m) => m.ComparePage)),
       },
       {
         path: "settings",
-        lazy: () => import("../features/settings/SettingsPage").then((m) => ({ Component: m.SettingsPage })),
+        ...onDemand(() => import("../features/settings/SettingsPage").then((m) => m.SettingsPage)),
       },
       { path: "*", element: <NotFound /> },
     ],

@@ -90,15 +90,15 @@ export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd, picked, 
         <col style={{ width: 32 }} />
         <col style={{ width: 92 }} />
         <col style={{ width: 78 }} />
-        <col style={{ width: 80 }} />
+        <col style={{ width: 100 }} />
         <col style={{ width: 128 }} />
         <col />
         <col style={{ width: 74 }} />
-        <col style={{ width: 66 }} />
-        <col style={{ width: 84 }} />
-        <col style={{ width: 96 }} />
+        <col style={{ width: 74 }} />
+        <col style={{ width: 100 }} />
+        <col style={{ width: 104 }} />
         <col style={{ width: 108 }} />
-        <col style={{ width: 150 }} />
+        <col style={{ width: 112 }} />
       </colgroup>
       <thead>
         <tr>
@@ -174,7 +174,9 @@ export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd, picked, 
               <td>
                 <StatusBadge status={span.status} httpStatus={span.http_status} />
               </td>
-              <td className="ellipsis">{span.upstream ?? <span className="muted">{span.kind}</span>}</td>
+              <td className="ellipsis" title={span.upstream ?? undefined}>
+                {span.upstream ?? <span className="muted">{span.kind}</span>}
+              </td>
               <td className="ellipsis mono" title={modelTitle(span)}>
                 {span.model ?? span.response_model ?? "—"}
               </td>
