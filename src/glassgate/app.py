@@ -76,6 +76,7 @@ class Glassgate:
         self.upstreams = UpstreamPool(settings.upstreams, settings.proxy)
         self.key_events = KeyEvents(settings.database_url)  # revocations heard from every replica
         self.api.state.key_events = self.key_events  # and this replica's own, told at once
+        self.api.state.minute_rollup_days = settings.tracing.minute_rollup_days  # charts before it read hours
         self.keys = CachedKeyVerifier(self.key_events)
         self.aws_keys = CachedAwsKeyStore(cipher_for(resolve_secret_key(settings)), self.key_events)
         self.metrics = Metrics()
@@ -221,7 +222,9 @@ class Glassgate:
         if self.settings.tracing.estimate_tokens and self.settings.tracing.preload_tokenizer:
             # Memory flat from the start (no 46 MB step at the first call without vendor usage).
             await asyncio.to_thread(tokens.get_encoding, "o200k_base")
-        self.maintainer = Maintainer(pool, self.settings.tracing.retention_days)
+        self.maintainer = Maintainer(
+            pool, self.settings.tracing.retention_days, minute_rollup_days=self.settings.tracing.minute_rollup_days
+        )
         self.maintainer.start()
         self.writer.start()
         tracing = self.settings.tracing

@@ -244,6 +244,14 @@ class TracingSettings(_Frozen):
         gt=0,
         description="Keep spans this many days (whole months are dropped once past it); unset keeps everything.",
     )
+    minute_rollup_days: int = Field(
+        default=14,
+        gt=0,
+        description=(
+            "Keep the per-minute dashboard rollups this many days (charts of older ranges read the hourly and "
+            "daily ones, which follow retention_days): one row per minute × project × upstream × model adds up."
+        ),
+    )
     search_max_per_s: float = Field(
         default=2000.0,
         gt=0,

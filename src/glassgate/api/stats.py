@@ -68,7 +68,10 @@ async def time_series(
         Query(
             ge=60,
             le=MAX_INTERVAL_S,
-            description="Seconds per point, whole minutes (days are UTC days); default: automatic.",
+            description=(
+                "Seconds per point, whole minutes (days are UTC days); default: automatic. Per-minute figures are "
+                "kept `tracing.minute_rollup_days` (14 by default): a range starting earlier needs whole hours."
+            ),
         ),
     ] = None,
     group_by: dashboards.GroupBy = "none",
@@ -78,6 +81,7 @@ async def time_series(
 ) -> dict[str, Any]:
     until = until or datetime.now(UTC)
     since = since or until - timedelta(hours=24)
+    minute_rollup_days: int | None = getattr(request.app.state, "minute_rollup_days", None)
     query = dashboards.SeriesQuery(
         since=since,
         until=until,
@@ -86,6 +90,9 @@ async def time_series(
         project=project,
         upstream=upstream,
         model=model,
+        minutes_kept_since=(
+            datetime.now(UTC) - timedelta(days=minute_rollup_days) if minute_rollup_days is not None else None
+        ),
     )
     try:
         step, groups = await dashboards.time_series(pool_of(request), query)

@@ -38,6 +38,9 @@ class SeriesQuery:
     project: str | None = None
     upstream: str | None = None
     model: str | None = None
+    # Per-minute rollups before this moment are trimmed (tracing.minute_rollup_days): a range
+    # that starts earlier is read from hourly rows or coarser. None: all are kept.
+    minutes_kept_since: datetime | None = None
 
 
 @dataclass
@@ -65,17 +68,25 @@ def choose_interval(query: SeriesQuery) -> timedelta:
     if span <= timedelta(0):
         raise BadRange("`until` must be after `since`")
     interval = query.interval
+    minutes_gone = query.minutes_kept_since is not None and query.since < query.minutes_kept_since
     if interval is None:
         interval = next(
             (
                 nice
                 for nice in NICE_INTERVALS
-                if span / nice <= _AUTO_MAX_POINTS and span / resolution_of(nice)[1] <= _AUTO_MAX_ROWS_PER_GROUP
+                if span / nice <= _AUTO_MAX_POINTS
+                and span / resolution_of(nice)[1] <= _AUTO_MAX_ROWS_PER_GROUP
+                and not (minutes_gone and resolution_of(nice)[0] == "minute")
             ),
             NICE_INTERVALS[-1],
         )
     if interval < timedelta(minutes=1) or interval % timedelta(minutes=1):
         raise BadRange("`interval` must be a whole number of minutes")
+    if minutes_gone and resolution_of(interval)[0] == "minute":
+        raise BadRange(
+            f"per-minute figures before {query.minutes_kept_since:%Y-%m-%d %H:%M} UTC are no longer kept "
+            "(tracing.minute_rollup_days); for a range that starts earlier, ask for an interval of whole hours"
+        )
     if span / interval > MAX_POINTS:
         raise BadRange(f"{span} in steps of {interval} is more than {MAX_POINTS} points; widen the interval")
     return interval

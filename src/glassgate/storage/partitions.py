@@ -4,6 +4,12 @@ Retention drops whole months (instant, no bloat, no vacuum debt) instead of DELE
 A DEFAULT partition catches any span whose month has no partition yet (a clock far off, an
 OTLP span from long ago, a race with a drop), so an insert never fails for want of one;
 when that month's partition is created later, the rows are moved into it.
+
+The per-minute rollups have a shorter life of their own (`minute_rollup_days`): a row per
+minute × project × upstream × model grows nearly as fast as the spans (a 1M-span month made
+730k rows, 563 MB), while charts of older ranges read hourly and daily rows. They are trimmed
+an hour of buckets per statement, oldest first: each DELETE is a short range of the primary
+key, and the space it frees is reused by the next hours' rows after autovacuum.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ _PARTITION_OPTIONS = {"spans": " WITH (toast_tuple_target = 4096)"}
 MONTHS_AHEAD = 2
 # Any constant, the same in every replica: one maintainer at a time.
 _MAINTENANCE_LOCK_KEY = 0x676C61737370  # "glassp"
+_MINUTE_TRIM_STEP = timedelta(hours=1)  # the buckets one DELETE of per-minute rollups removes, at most
 
 
 def month_start(moment: datetime) -> datetime:
@@ -157,7 +164,30 @@ async def drop_expired(connection: asyncpg.Connection, retention_days: int, now:
     return dropped
 
 
-async def maintain(pool: asyncpg.Pool, retention_days: int | None, now: datetime | None = None) -> set[datetime]:
+async def trim_minute_rollups(connection: asyncpg.Connection, minute_rollup_days: int, now: datetime) -> int:
+    """Delete the per-minute rollups older than `minute_rollup_days`, an hour of buckets at a time; returns rows."""
+    table = rollups.TABLES["minute"]
+    horizon = now - timedelta(days=minute_rollup_days)
+    removed = 0
+    # Each step looks for the oldest bucket past the previous step's range, never from the
+    # start of the index again, which would walk the entries of every row deleted so far (they
+    # stay until vacuumed); and a gap of months costs one step, not one per hour.
+    oldest = f"SELECT min(bucket) FROM {table} WHERE bucket >= $1"
+    start: datetime | None = await connection.fetchval(oldest, datetime.min.replace(tzinfo=UTC))
+    while start is not None and start < horizon:
+        end = min(horizon, start + _MINUTE_TRIM_STEP)
+        status: str = await connection.execute(f"DELETE FROM {table} WHERE bucket >= $1 AND bucket < $2", start, end)
+        removed += int(status.rsplit(" ", 1)[-1])
+        start = await connection.fetchval(oldest, end)
+    return removed
+
+
+async def maintain(
+    pool: asyncpg.Pool,
+    retention_days: int | None,
+    now: datetime | None = None,
+    minute_rollup_days: int | None = None,
+) -> set[datetime]:
     """Create this month's and the next months' partitions; apply retention. Safe on every replica."""
     now = now or datetime.now(UTC)
     months = [month_start(now)]
@@ -168,15 +198,26 @@ async def maintain(pool: asyncpg.Pool, retention_days: int | None, now: datetime
         if retention_days is not None:
             dropped = await drop_expired(connection, retention_days, now)
             present -= {_parse_partition_month("spans", name) for name in dropped}
+        if minute_rollup_days is not None:
+            removed = await trim_minute_rollups(connection, minute_rollup_days, now)
+            if removed:
+                log.info("per-minute rollups (%d days): deleted %d rows", minute_rollup_days, removed)
     return present
 
 
 class Maintainer:
     """Runs `maintain` at start and then hourly (every few minutes while it fails)."""
 
-    def __init__(self, pool: asyncpg.Pool, retention_days: int | None, interval_s: float = 3600.0) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        retention_days: int | None,
+        interval_s: float = 3600.0,
+        minute_rollup_days: int | None = None,
+    ) -> None:
         self._pool = pool
         self._retention_days = retention_days
+        self._minute_rollup_days = minute_rollup_days
         self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
 
@@ -190,7 +231,7 @@ class Maintainer:
         while True:
             delay = self._interval_s
             try:
-                await maintain(self._pool, self._retention_days)
+                await maintain(self._pool, self._retention_days, minute_rollup_days=self._minute_rollup_days)
             except Exception as exc:  # whatever failed, the next run must still happen
                 if being_cancelled():
                     raise asyncio.CancelledError from exc

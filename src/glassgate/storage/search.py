@@ -1,9 +1,10 @@
 """Words for full-text search, cut the same way when spans are stored and when they are sought.
 
-The writer turns each span's previews into a `tsvector` literal itself: PostgreSQL then only
-parses a list of words instead of running its text parser over a kilobyte of prose per span,
-which cost more than the rest of the insert. Queries cut the search box the same way, so
-what is stored and what is sought always agree.
+The search indexer, behind the writer (storage.search_indexer), turns each span's previews
+into a `tsvector` literal itself: PostgreSQL then only parses a list of words instead of
+running its text parser over a kilobyte of prose per span, which cost more than the rest of
+the insert. Queries cut the search box the same way, so what is stored and what is sought
+always agree.
 """
 
 from __future__ import annotations

@@ -139,3 +139,26 @@ async def test_a_month_is_read_from_daily_rollups(client: tuple[httpx.AsyncClien
             "latency_ms"
         ]["p50"]
     ), "daily and hourly rollups hold the same histogram"
+
+
+async def test_ranges_before_the_minutes_kept_are_drawn_from_hours(
+    client: tuple[httpx.AsyncClient, asyncpg.Pool],
+) -> None:
+    _, pool = client
+    api = create_api(TOKEN)
+    api.state.pool = pool
+    api.state.minute_rollup_days = 14  # as the app sets it from tracing.minute_rollup_days
+    start = (datetime.now(UTC) - timedelta(days=20)).replace(minute=0, second=0, microsecond=0)
+    await insert_spans(pool, [make_span(number, started_at=start + timedelta(minutes=number)) for number in range(30)])
+    window = {"since": start.isoformat(), "until": (start + timedelta(hours=1)).isoformat()}
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://glassgate", headers=headers) as http:
+        body = (await http.get("/api/v1/stats/timeseries", params=window)).json()
+        assert body["interval_seconds"] == 3600
+        assert [point["requests"] for point in body["series"][0]["points"]] == [30]
+        refused = await http.get("/api/v1/stats/timeseries", params={**window, "interval": 300})
+        assert refused.status_code == 400
+        assert "minute_rollup_days" in refused.json()["detail"]
+        recent = {"since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
+        assert (await http.get("/api/v1/stats/timeseries", params=recent)).json()["interval_seconds"] == 60

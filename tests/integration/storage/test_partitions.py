@@ -9,7 +9,7 @@ import asyncpg
 
 from glassgate.storage import db, embeddings
 from glassgate.storage.bodies import unpack
-from glassgate.storage.partitions import drop_expired, ensure_months, existing_months, maintain
+from glassgate.storage.partitions import drop_expired, ensure_months, existing_months, maintain, trim_minute_rollups
 from glassgate.storage.spans import insert_spans
 from tests.integration.storage.test_spans import make_span
 
@@ -188,3 +188,39 @@ async def test_every_partition_keeps_its_parents_statistics_targets(pool: asyncp
     assert parent["spans", "model"] == parent["spans", "started_at"] == 20
     assert parent["spans", "input_preview"] == parent["span_bodies", "response_body"] == 0
     assert parent["span_search", "document"] == parent["span_embeddings", "embedding"] == 0
+
+
+async def test_per_minute_rollups_are_trimmed_past_their_own_horizon(pool: asyncpg.Pool) -> None:
+    # Two days of calls a minute apart, five weeks back and two days back, plus a stray year-old
+    # minute: a gap of months between them must not cost one statement per hour.
+    old = [NOW - timedelta(days=35) + timedelta(minutes=minute) for minute in range(0, 2 * 24 * 60, 7)]
+    recent = [NOW - timedelta(days=2) + timedelta(minutes=minute) for minute in range(0, 2 * 24 * 60, 7)]
+    stray = [NOW - timedelta(days=400)]
+    spans = [make_span(number, started_at=moment) for number, moment in enumerate(stray + old + recent)]
+    async with pool.acquire() as connection:
+        await ensure_months(connection, sorted({month(moment.year, moment.month) for moment in stray + old + recent}))
+    await insert_spans(pool, spans)
+    hourly_before = await pool.fetchval("SELECT sum(requests) FROM rollups_hour")
+    async with pool.acquire() as connection:
+        removed = await trim_minute_rollups(connection, minute_rollup_days=14, now=NOW)
+    assert removed == len(stray) + len(old)
+    minutes = await pool.fetch("SELECT bucket FROM rollups_minute ORDER BY bucket")
+    assert [row["bucket"] for row in minutes] == recent
+    assert await pool.fetchval("SELECT sum(requests) FROM rollups_hour") == hourly_before == len(spans)
+    assert await pool.fetchval("SELECT sum(requests) FROM rollups_day") == len(spans)
+    async with pool.acquire() as connection:
+        assert await trim_minute_rollups(connection, minute_rollup_days=14, now=NOW) == 0
+
+
+async def test_maintenance_trims_per_minute_rollups_only_when_asked(pool: asyncpg.Pool) -> None:
+    moment = NOW - timedelta(days=20)
+    async with pool.acquire() as connection:
+        await ensure_months(connection, [month(moment.year, moment.month)])
+    await insert_spans(pool, [make_span(1, started_at=moment)])
+    await maintain(pool, retention_days=None, now=NOW)
+    assert await pool.fetchval("SELECT count(*) FROM rollups_minute") == 1
+    await maintain(pool, retention_days=None, now=NOW, minute_rollup_days=30)
+    assert await pool.fetchval("SELECT count(*) FROM rollups_minute") == 1
+    await maintain(pool, retention_days=None, now=NOW, minute_rollup_days=14)
+    assert await pool.fetchval("SELECT count(*) FROM rollups_minute") == 0
+    assert await pool.fetchval("SELECT count(*) FROM rollups_hour") == 1
