@@ -86,6 +86,11 @@ class Metrics:
         Gauge(
             "glassgate_search_indexed", "Spans indexed for search by this replica since start", registry=self.registry
         ).set_function(_reader(counters, "indexed"))
+        Gauge(
+            "glassgate_search_queue_vacuums",
+            "Vacuums of the search queue by this replica since start (0 while the role may not vacuum)",
+            registry=self.registry,
+        ).set_function(_reader(counters, "vacuums"))
 
     def watch_limits(self, limiter: Limiter) -> None:
         """Expose the rate limiter's decisions and Redis errors, read at scrape time."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -204,3 +205,27 @@ async def _queue_rows_read(pool: asyncpg.Pool) -> int:
             "WHERE relname = 'span_search_queue'"
         )
     return int(value)
+
+
+async def test_the_indexer_vacuums_the_queue_so_the_next_pick_skips_no_dead_rows(pool: asyncpg.Pool) -> None:
+    count = 9 * BATCH_SIZE  # past the rows after which an indexer vacuums the queue
+    for first in range(0, count, 500):
+        await insert_spans(pool, [make_span(n, input_preview=f"text {n}") for n in range(first, first + 500)])
+    assert await index_pending(pool) == count  # what the indexer did before: no vacuum
+    left_dead = await _pages_a_pick_reads(pool)
+    assert left_dead >= 20, "the deleted rows' pages, walked by every pick until a vacuum"
+
+    for first in range(count, 2 * count, 500):
+        await insert_spans(pool, [make_span(n, input_preview=f"text {n}") for n in range(first, first + 500)])
+    indexer = SearchIndexer(pool)
+    assert await indexer.run_once() == count
+    assert indexer.counters.vacuums == 1, "once it had taken 4,096 rows (the ninth batch)"
+    assert await _pages_a_pick_reads(pool) <= 1, f"a pick read {left_dead} pages before"
+
+
+async def _pages_a_pick_reads(pool: asyncpg.Pool) -> int:
+    """Pages the indexer's scan for a batch reads, with the queue empty (only dead rows, if any, are left)."""
+    pick = "SELECT ctid FROM span_search_queue LIMIT 500"
+    explained = await pool.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {pick}")
+    node = json.loads(explained)[0]["Plan"]
+    return int(node["Shared Hit Blocks"]) + int(node["Shared Read Blocks"])

@@ -90,9 +90,10 @@ def test_writer_counters_are_read_at_scrape_time() -> None:
 
 def test_search_indexer_progress_is_read_at_scrape_time() -> None:
     metrics = Metrics()
-    counters = {"indexed": 0, "backlog": 0}
+    counters = {"indexed": 0, "backlog": 0, "vacuums": 0}
     metrics.watch_search_indexer(lambda: counters)
-    counters.update(indexed=1500, backlog=250)
+    counters.update(indexed=1500, backlog=250, vacuums=3)
     values = samples(metrics)
     assert values[("glassgate_search_indexed", ())] == 1500
     assert values[("glassgate_search_backlog", ())] == 250
+    assert values[("glassgate_search_queue_vacuums", ())] == 3
