@@ -23,10 +23,13 @@ The queue's dead rows: each batch's rows are deleted, and the scan that picks th
 starts at the table's first page, so it walks every row deleted since the last vacuum.
 Autovacuum comes round once a minute at best (`autovacuum_naptime`, server-wide): at 750
 calls/s that is up to ~45,000 dead rows, ~1 ms per pick, and batches are small at such rates
-(one per writer flush), so the walk was a fifth of the indexer's PostgreSQL time per span.
+(one per writer flush), so the walk was a sixth of the indexer's PostgreSQL time per span.
 Each indexer therefore vacuums the queue itself after every `_VACUUM_AFTER_ROWS` rows it took:
-a few pages, a millisecond or two, never blocking the writer (SKIP_LOCKED: not if another
-replica's or autovacuum's vacuum runs). A role that may not vacuum leaves it to autovacuum.
+a few pages, a millisecond or two, skipped if another replica's or autovacuum's vacuum holds
+the table (SKIP_LOCKED). Inserts and deletes go on meanwhile; only cutting empty pages off
+the end takes the table alone, for an instant, and only when no one holds it (PostgreSQL
+tries and gives up otherwise). A role that does not own the queue (migrations run by another
+role) leaves it to autovacuum.
 """
 
 from __future__ import annotations
@@ -118,6 +121,14 @@ async def vacuum_queue(pool: asyncpg.Pool) -> None:
     await pool.execute("VACUUM (SKIP_LOCKED) span_search_queue")
 
 
+async def may_vacuum_queue(pool: asyncpg.Pool) -> bool:
+    """Whether this role owns the queue (or is a superuser): another role's VACUUM only logs a warning."""
+    owns: bool = await pool.fetchval(
+        "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = 'span_search_queue'::regclass"
+    )
+    return owns
+
+
 async def backlog(pool: asyncpg.Pool) -> int:
     """Spans waiting in the queue, counted up to _BACKLOG_CAP."""
     count = await pool.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM span_search_queue LIMIT {_BACKLOG_CAP}) AS q")
@@ -131,7 +142,7 @@ class SearchIndexer:
         self._max_per_s = max_per_s
         self._last_count = -float("inf")
         self._taken_since_vacuum = 0
-        self._vacuums = True  # False once the database refused: autovacuum's job alone
+        self._may_vacuum: bool | None = None  # asked at the first vacuum; False: autovacuum's job alone
         self._woken = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.counters = IndexerCounters()
@@ -185,14 +196,12 @@ class SearchIndexer:
 
     async def _vacuum(self) -> None:
         self._taken_since_vacuum = 0
-        if not self._vacuums:
-            return
-        try:
+        if self._may_vacuum is None:
+            self._may_vacuum = await may_vacuum_queue(self._pool)
+            if not self._may_vacuum:
+                log.info("span_search_queue is left to autovacuum: this database role does not own it")
+        if self._may_vacuum:
             await vacuum_queue(self._pool)
-        except asyncpg.InsufficientPrivilegeError as exc:
-            self._vacuums = False
-            log.warning("the search queue is left to autovacuum: %s", exc)
-        else:
             self.counters.vacuums += 1
 
     async def _count_backlog(self) -> None:

@@ -12,7 +12,14 @@ import pytest
 
 from glassgate.storage import db, search
 from glassgate.storage.partitions import drop_expired, maintain
-from glassgate.storage.search_indexer import BATCH_SIZE, SearchIndexer, backlog, index_batch, index_pending
+from glassgate.storage.search_indexer import (
+    BATCH_SIZE,
+    SearchIndexer,
+    backlog,
+    index_batch,
+    index_pending,
+    may_vacuum_queue,
+)
 from glassgate.storage.spans import SpanFilter, insert_spans, list_spans
 from tests.integration.storage.test_spans import make_span
 
@@ -229,3 +236,18 @@ async def _pages_a_pick_reads(pool: asyncpg.Pool) -> int:
     explained = await pool.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {pick}")
     node = json.loads(explained)[0]["Plan"]
     return int(node["Shared Hit Blocks"]) + int(node["Shared Read Blocks"])
+
+
+async def test_a_role_that_does_not_own_the_queue_leaves_it_to_autovacuum(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    assert await may_vacuum_queue(pool)
+    await pool.execute("DROP ROLE IF EXISTS glassgate_app; CREATE ROLE glassgate_app LOGIN")
+    try:
+        app_pool = await asyncpg.create_pool(database_url, user="glassgate_app", min_size=1, max_size=1)
+        try:
+            assert not await may_vacuum_queue(app_pool), "its VACUUM would only log a warning each time"
+        finally:
+            await app_pool.close()
+    finally:
+        await pool.execute("DROP ROLE glassgate_app")
