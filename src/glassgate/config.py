@@ -213,11 +213,12 @@ class TracingSettings(_Frozen):
     )
     batch_size: int = Field(default=500, gt=0, description="Spans per insert; a full batch is written at once.")
     flush_interval_ms: int = Field(
-        default=50,
+        default=200,
         gt=0,
         description=(
-            "A partial batch is written at most once per interval: the most a span waits before its insert, and "
-            "what makes steady traffic be stored in batches of many spans, each cheaper per span."
+            "Under steady traffic a partial batch is written at most once per interval (a lone call is written at "
+            "once): the most a span waits before its insert, and what makes steady traffic be stored in batches of "
+            "many spans, each cheaper per span."
         ),
     )
     spill_max_bytes: int = Field(

@@ -184,8 +184,11 @@ class SpanWriter:
         writes a batch per few calls. What a batch costs PostgreSQL is mostly per batch (the
         statement, its commit, the rollup rows it updates): stored by 5, the benchmark's short
         calls cost 214 µs of database CPU each; by 20, 95 µs; by 100, 57 µs; by 500, 54 µs.
-        So a partial batch is taken at most once per flush interval, the most a lone call
-        waits anyway; a full batch goes at once.
+        So a partial batch is taken at most once per flush interval; a full batch goes at once,
+        and so does the first call after a quiet interval. The search indexer, woken after each
+        write, pays per batch too: at 750 calls/s, a 200 ms interval (150 spans a batch) instead
+        of 50 ms (37) took the writer's PostgreSQL time per span from 75-83 to 49-58 µs, the
+        indexer's from 29-33 to 17-19, and the process's own from 397 to 361.
         """
         if self._stopping or len(self._queue) >= self._batch_size:
             return 0.0
