@@ -32,8 +32,10 @@ class Plan:
     gap_streams: int
     chunks: int
     delay_ms: float
+    steady_s: float = 15
     load_threads: int = 2
     load_connections: int = 32
+    steady_connections: int = 16  # each paced at ~45 calls/s (bench.wrk.STEADY_BODY): ~750 calls/s in all
 
 
 def make_plan(*, quick: bool, duration_scale: float) -> Plan:
@@ -47,6 +49,7 @@ def make_plan(*, quick: bool, duration_scale: float) -> Plan:
             gap_streams=3,
             chunks=10,
             delay_ms=20,
+            steady_s=3,
         )
     else:
         base = Plan(
@@ -68,6 +71,7 @@ def make_plan(*, quick: bool, duration_scale: float) -> Plan:
         gap_streams=base.gap_streams,
         chunks=base.chunks,
         delay_ms=base.delay_ms,
+        steady_s=max(1.0, base.steady_s * duration_scale),
     )
 
 
@@ -91,6 +95,7 @@ class TargetResult:
     name: str
     latency: WrkResult
     throughput: Throughput
+    steady: Throughput  # the same measure at a fixed moderate rate (Plan.steady_connections paced streams)
     streams: StreamStats
     memory_after_load: Memory
 
@@ -112,15 +117,17 @@ class Runner:
         self.stack = stack
         self.plan = plan
         self._script = write_script(workdir)
+        self._steady_script = write_script(workdir, steady=True)
         self._workdir = workdir
 
     def measure(self, target: Target) -> TargetResult:
         plan = self.plan
         self._load(target, plan.warmup_s)  # fills connection pools and caches; not recorded
         latency = run_wrk(target.url, self._script, threads=1, connections=1, duration_s=plan.latency_s)
-        throughput = self._throughput(target)
+        throughput = self._cpu_phase(target, self._script, self.plan.load_connections, self.plan.throughput_s)
+        steady = self._cpu_phase(target, self._steady_script, self.plan.steady_connections, self.plan.steady_s)
         streams = self._streams(target)
-        return TargetResult(target.name, latency, throughput, streams, memory(target.tree))
+        return TargetResult(target.name, latency, throughput, steady, streams, memory(target.tree))
 
     def _load(self, target: Target, duration_s: float) -> WrkResult:
         return run_wrk(
@@ -131,14 +138,16 @@ class Runner:
             duration_s=duration_s,
         )
 
-    def _throughput(self, target: Target) -> Throughput:
+    def _cpu_phase(self, target: Target, script: Path, connections: int, duration_s: float) -> Throughput:
         # The previous phases' trailing work (span writes, the search indexing of the latency
         # phase's ~50,000 calls) must not be billed here: wait until the tree is idle.
         before = settle(target.tree, timeout_s=SETTLE_TIMEOUT_S)
         roles = _postgres_roles(target.tree)
         host_before = self._host_sample()
         started = time.monotonic()
-        result = self._load(target, self.plan.throughput_s)
+        result = run_wrk(
+            target.url, script, threads=self.plan.load_threads, connections=connections, duration_s=duration_s
+        )
         wall = time.monotonic() - started
         at_end = sample_cpu(target.tree)
         host_after = self._host_sample()

@@ -13,6 +13,7 @@ from bench.measure import MemoryPhase, Plan, TargetResult, Throughput
 from bench.pg_roles import INTERVAL_S
 from bench.procs import Memory
 from bench.streams import StreamStats
+from bench.wrk import STEADY_PACE_MS
 
 # Glassgate's performance budgets; nginx is shown beside them as the reference proxy.
 BUDGET_ADDED_P50_MS = 0.3
@@ -89,6 +90,7 @@ class Results:
                 "added_ttfb_p50_ms": self.added_ttfb_ms(name, "ttfb_p50_ms"),
                 "added_ttfb_p99_ms": self.added_ttfb_ms(name, "ttfb_p99_ms"),
                 "rps_32conn": self.targets[name].throughput.wrk.rps,
+                "steady_rps": self.targets[name].steady.wrk.rps,
             }
             for name in ("nginx", "glassgate")
         }
@@ -136,6 +138,7 @@ def markdown(results: Results) -> str:
         "|---|---:|---:|---:|---:|:---:|",
         *_latency_rows(results, ok),
         *_throughput_rows(d, n, g, ok),
+        *_steady_rows(d, n, g, plan),
         *_stream_rows(results, ok),
         *_memory_rows(results, ok),
         _row(
@@ -153,7 +156,9 @@ def markdown(results: Results) -> str:
         "",
         f"Phases per target: {plan.warmup_s:g}s warm-up; wrk -t1 -c1 {plan.latency_s:g}s; "
         f"wrk -t{plan.load_threads} -c{plan.load_connections} {plan.throughput_s:g}s; "
-        f"{plan.ttfb_streams} short streams (TTFB); {plan.gap_streams} streams of {plan.chunks} events "
+        f"wrk -t{plan.load_threads} -c{plan.steady_connections} {plan.steady_s:g}s of streams of 2 events "
+        f"{STEADY_PACE_MS} ms apart (a steady, moderate rate); {plan.ttfb_streams} short streams (TTFB); "
+        f"{plan.gap_streams} streams of {plan.chunks} events "
         f"{plan.delay_ms:g} ms apart (relay pace). Then {results.glassgate_memory_phase.requests} requests "
         "more through Glassgate for the memory check.",
         "",
@@ -162,7 +167,13 @@ def markdown(results: Results) -> str:
         "the traffic, billed to the requests of the phase: the embeddings worker (default `embeddings.max_per_s` "
         "50, ~2 ms of PostgreSQL per span, mostly its HNSW index) and PostgreSQL's background processes.",
         "",
-        _postgres_roles_line(results.targets["glassgate"].throughput),
+        _postgres_roles_line(results.targets["glassgate"].throughput, "32-connection"),
+        "",
+        _postgres_roles_line(results.targets["glassgate"].steady, "steady-rate"),
+        "",
+        "At the steady rate the span writer and the search indexer store smaller batches (one per "
+        "`tracing.flush_interval_ms`), and what a batch costs PostgreSQL is mostly per batch; the fixed-rate "
+        "embeddings worker is billed to fewer calls.",
         "",
         _tracing_line(results.tracing),
         "",
@@ -171,14 +182,14 @@ def markdown(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _postgres_roles_line(throughput: Throughput) -> str:
+def _postgres_roles_line(throughput: Throughput, phase: str) -> str:
     by_role = throughput.postgres_by_role
     if not by_role:
         return "PostgreSQL by job: not sampled (no embedded PostgreSQL)."
     shares = "; ".join(f"{role} {us:.0f} µs" for role, us in by_role.items() if us >= 0.5)
     python = throughput.cpu_us_per_request - throughput.postgres_cpu_us_per_request
     return (
-        f"Where the 32-connection CPU per request went: Glassgate's own process {python:.0f} µs; PostgreSQL by job "
+        f"Where the {phase} CPU per request went: Glassgate's own process {python:.0f} µs; PostgreSQL by job "
         f"(bench/pg_roles.py, sampled every {INTERVAL_S:g} s): {shares}."
     )
 
@@ -235,6 +246,26 @@ def _throughput_rows(d: TargetResult, n: TargetResult, g: TargetResult, ok: dict
             f"{d.throughput.cores_used:.2f}",
             f"{n.throughput.cores_used:.2f}",
             f"{g.throughput.cores_used:.2f}",
+        ),
+    ]
+
+
+def _steady_rows(d: TargetResult, n: TargetResult, g: TargetResult, plan: Plan) -> list[str]:
+    def rps(result: TargetResult) -> str:
+        return f"{result.steady.wrk.rps:,.0f} calls/s"
+
+    def cpu(result: TargetResult) -> str:
+        return f"{result.steady.cpu_us_per_request:.0f} µs"
+
+    pg = g.steady.postgres_cpu_us_per_request
+    label = f"{plan.steady_connections} conns of paced streams"
+    return [
+        _row(f"steady rate, {label}", rps(d), rps(n), rps(g)),
+        _row(
+            "CPU per request at the steady rate (whole process tree)",
+            cpu(d) + " (mock itself)",
+            cpu(n),
+            f"{cpu(g)} (PostgreSQL {pg:.0f} µs of it)",
         ),
     ]
 

@@ -18,6 +18,14 @@ CHAT_BODY = json.dumps(
     {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello in one short sentence."}]},
     separators=(",", ":"),
 )
+# The steady phase's call: a stream of two events `STEADY_PACE_MS` apart (the mock's per-request
+# override), so each connection makes ~45 calls a second whatever the proxy: a fixed, moderate
+# rate like production's, where the writer stores small batches, rather than the saturating one.
+STEADY_PACE_MS = 20
+STEADY_BODY = json.dumps(
+    {**json.loads(CHAT_BODY), "stream": True, "bench": {"chunks": 2, "delay_ms": STEADY_PACE_MS}},
+    separators=(",", ":"),
+)
 _MARKER = "BENCH_RESULT "
 
 _SCRIPT = """
@@ -65,11 +73,13 @@ class WrkResult:
         return self.requests / self.duration_s if self.duration_s else 0.0
 
 
-def write_script(directory: Path, stop_after: int = 0) -> Path:
-    """The Lua script; `stop_after` is per wrk thread."""
-    path = directory / (f"post-stop{stop_after}.lua" if stop_after else "post.lua")
+def write_script(directory: Path, stop_after: int = 0, *, steady: bool = False) -> Path:
+    """The Lua script; `stop_after` is per wrk thread; `steady`: the steady phase's paced stream."""
+    name = f"post-stop{stop_after}" if stop_after else "post"
+    path = directory / (f"{name}-steady.lua" if steady else f"{name}.lua")
     stopper = _STOPPER.format(stop_after=stop_after) if stop_after else ""
-    text = _SCRIPT.format(body=_lua_string(CHAT_BODY), stopper=stopper, marker=_MARKER)
+    body = STEADY_BODY if steady else CHAT_BODY
+    text = _SCRIPT.format(body=_lua_string(body), stopper=stopper, marker=_MARKER)
     path.write_text(text)
     return path
 
