@@ -116,9 +116,10 @@ def test_the_worker_embeds_client_calls_through_glassgate(stack: Stack) -> None:
     assert body["dimensions"] == 256 and body["input"] == ["How do I reset my password?"]
     assert call.header("authorization") == "Bearer sk-worker-key", "a passthrough upstream gets the configured key"
     assert call.header("x-glassgate-tags") is None, "Glassgate's own headers stay behind"
-    # The embeddings call is a span of its own, tagged, and never embedded in turn.
-    internal = stack.glassgate.api("/spans", tag=["glassgate-internal", "embeddings"]).json()["data"]
-    assert internal and {span["operation"] for span in internal} == {"embeddings"}, internal[0]
+    # The embeddings call is a span of its own, tagged, and never embedded in turn. Its span is
+    # written with the writer's next batch, up to a flush interval after the call.
+    internal = wait_for(lambda: stack.glassgate.api("/spans", tag=["glassgate-internal", "embeddings"]).json()["data"])
+    assert internal and {span["operation"] for span in internal} == {"embeddings"}, internal
     similar = stack.glassgate.api(f"/spans/{span_id}/similar")
     assert similar.status_code == 200 and similar.json()["embedder"] == f"upstream/openai/{MODEL}/256"
 
