@@ -21,16 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.callgrind import read_profile
-from bench.procs import BenchError, Children, Tree, free_port, settle
+from bench.procs import BenchError, Children, Tree, free_port, run_bench, settle
 from bench.stack import start_glassgate, start_mock
 from bench.wrk import run_wrk, write_script
 
@@ -61,31 +59,21 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         sys.stderr.write(f"missing {', '.join(missing)}: run bench/install-tools.sh (make bench-instructions does)\n")
         return 2
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    workdir = Path(tempfile.mkdtemp(prefix="gg-instructions-"))
-    children = Children()
-    try:
-        count = _count(workdir, children, args.seconds, args.connections, args.warmup_seconds, args.idle_seconds)
-    except BenchError as exc:
-        sys.stderr.write(f"bench failed: {exc}\n")
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("bench interrupted; stopping its processes\n")
-        return 130
-    finally:
-        children.stop_all(grace_s=60)  # valgrind's exit writes the last profile: give it time
-        if args.keep_workdir:
-            sys.stderr.write(f"work directory kept: {workdir}\n")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_bench(
+        "gg-instructions-",
+        lambda workdir, children: _count(
+            workdir, children, args.seconds, args.connections, args.warmup_seconds, args.idle_seconds
+        ),
+        lambda count: _emit(count, args.json),
+        keep_workdir=args.keep_workdir,
+        grace_s=60,  # valgrind's exit writes the last profile: give it time
+    )
+
+
+def _emit(count: Count, json_path: Path | None) -> None:
     sys.stdout.write(markdown(count) + "\n")
-    if args.json:
-        args.json.write_text(json.dumps(asdict(count), indent=2) + "\n")
-    return 0
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    if json_path:
+        json_path.write_text(json.dumps(asdict(count), indent=2) + "\n")
 
 
 def _count(

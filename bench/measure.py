@@ -122,20 +122,16 @@ class Runner:
 
     def measure(self, target: Target) -> TargetResult:
         plan = self.plan
-        self._load(target, plan.warmup_s)  # fills connection pools and caches; not recorded
+        self._load(target, self._script, plan.load_connections, plan.warmup_s)  # pools and caches; not recorded
         latency = run_wrk(target.url, self._script, threads=1, connections=1, duration_s=plan.latency_s)
         throughput = self._cpu_phase(target, self._script, self.plan.load_connections, self.plan.throughput_s)
         steady = self._cpu_phase(target, self._steady_script, self.plan.steady_connections, self.plan.steady_s)
         streams = self._streams(target)
         return TargetResult(target.name, latency, throughput, steady, streams, memory(target.tree))
 
-    def _load(self, target: Target, duration_s: float) -> WrkResult:
+    def _load(self, target: Target, script: Path, connections: int, duration_s: float) -> WrkResult:
         return run_wrk(
-            target.url,
-            self._script,
-            threads=self.plan.load_threads,
-            connections=self.plan.load_connections,
-            duration_s=duration_s,
+            target.url, script, threads=self.plan.load_threads, connections=connections, duration_s=duration_s
         )
 
     def _cpu_phase(self, target: Target, script: Path, connections: int, duration_s: float) -> Throughput:
@@ -145,9 +141,7 @@ class Runner:
         roles = _postgres_roles(target.tree)
         host_before = self._host_sample()
         started = time.monotonic()
-        result = run_wrk(
-            target.url, script, threads=self.plan.load_threads, connections=connections, duration_s=duration_s
-        )
+        result = self._load(target, script, connections, duration_s)
         wall = time.monotonic() - started
         at_end = sample_cpu(target.tree)
         host_after = self._host_sample()

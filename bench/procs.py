@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import TypeVar
 
 import psutil
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+Measured = TypeVar("Measured")
 
 
 class BenchError(Exception):
@@ -74,6 +80,47 @@ class Children:
             stop_child(self.started.pop(), grace_s)
         if self.postgres_marker is not None:
             stop_postgres(self.postgres_marker)
+
+
+def run_bench(
+    prefix: str,
+    measure: Callable[[Path, Children], Measured],
+    emit: Callable[[Measured], None],
+    *,
+    keep_workdir: bool,
+    failures: tuple[type[Exception], ...] = (BenchError,),
+    grace_s: float = 20.0,
+    before_stop: Callable[[], None] = lambda: None,
+) -> int:
+    """A bench's `main()`: measure in a fresh work directory, stop every child whatever happens,
+    then emit; the exit code (1: one of `failures`, 130: interrupted)."""
+    # Ctrl-C and SIGTERM (CI cancelling the job) must unwind through the cleanup below; SIGINT
+    # is re-armed because a shell starting the bench in the background leaves it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    children = Children()
+    try:
+        measured = measure(workdir, children)
+    except failures as exc:
+        sys.stderr.write(f"bench failed: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("bench interrupted; stopping its processes\n")
+        return 130
+    finally:
+        before_stop()
+        children.stop_all(grace_s)
+        if keep_workdir:
+            sys.stderr.write(f"work directory kept: {workdir}\n")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    emit(measured)
+    return 0
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def stop_child(child: Child, grace_s: float) -> None:

@@ -216,16 +216,24 @@ def _latency_rows(results: Results, ok: dict[str, bool]) -> list[str]:
     ]
 
 
+def _rate(phase: Throughput, unit: str) -> str:
+    return f"{phase.wrk.rps:,.0f} {unit}"
+
+
+def _cpu(phase: Throughput) -> str:
+    return f"{phase.cpu_us_per_request:.0f} µs"
+
+
 def _throughput_rows(d: TargetResult, n: TargetResult, g: TargetResult, ok: dict[str, bool]) -> list[str]:
     def rps(result: TargetResult) -> str:
-        return f"{result.throughput.wrk.rps:,.0f} req/s"
+        return _rate(result.throughput, "req/s")
 
     def lat(result: TargetResult) -> str:
         wrk = result.throughput.wrk
         return f"{wrk.p50_us / 1000:.2f} / {wrk.p99_us / 1000:.2f} ms"
 
     def cpu(result: TargetResult) -> str:
-        return f"{result.throughput.cpu_us_per_request:.0f} µs"
+        return _cpu(result.throughput)
 
     pg = g.throughput.postgres_cpu_us_per_request
     trail = g.throughput.trailing_cpu_us_per_request
@@ -251,21 +259,17 @@ def _throughput_rows(d: TargetResult, n: TargetResult, g: TargetResult, ok: dict
 
 
 def _steady_rows(d: TargetResult, n: TargetResult, g: TargetResult, plan: Plan) -> list[str]:
-    def rps(result: TargetResult) -> str:
-        return f"{result.steady.wrk.rps:,.0f} calls/s"
-
-    def cpu(result: TargetResult) -> str:
-        return f"{result.steady.cpu_us_per_request:.0f} µs"
-
     pg = g.steady.postgres_cpu_us_per_request
-    label = f"{plan.steady_connections} conns of paced streams"
     return [
-        _row(f"steady rate, {label}", rps(d), rps(n), rps(g)),
+        _row(
+            f"steady rate, {plan.steady_connections} conns of paced streams",
+            *(_rate(result.steady, "calls/s") for result in (d, n, g)),
+        ),
         _row(
             "CPU per request at the steady rate (whole process tree)",
-            cpu(d) + " (mock itself)",
-            cpu(n),
-            f"{cpu(g)} (PostgreSQL {pg:.0f} µs of it)",
+            _cpu(d.steady) + " (mock itself)",
+            _cpu(n.steady),
+            f"{_cpu(g.steady)} (PostgreSQL {pg:.0f} µs of it)",
         ),
     ]
 

@@ -13,20 +13,17 @@ import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 import timeit
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from bench.measure import Plan, Runner, TargetResult, make_plan
-from bench.procs import BenchError, Children, memory
+from bench.procs import BenchError, Children, memory, run_bench
 from bench.report import Results, TracingCheck, WriterCounters, emit
 from bench.stack import ADMIN_TOKEN, Stack, start_stack
 
@@ -52,33 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"missing {', '.join(missing)}: run bench/install-tools.sh (make bench does)\n")
         return 2
     plan = make_plan(quick=args.quick, duration_scale=args.duration_scale)
-    # Ctrl-C and SIGTERM (CI cancelling the job) must unwind through the cleanup below; SIGINT
-    # is re-armed because a shell starting the bench in the background leaves it ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    workdir = Path(tempfile.mkdtemp(prefix="gg-bench-"))
-    children = Children()
-    try:
-        results = _run(plan, workdir, children)
-    except (BenchError, OSError, EOFError) as exc:  # OSError/EOFError: a connection broke mid-phase
-        sys.stderr.write(f"bench failed: {exc}\n")
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("bench interrupted; stopping its processes\n")
-        return 130
-    finally:
-        _progress("stopping nginx, Glassgate, PostgreSQL and the mock")
-        children.stop_all()
-        if args.keep_workdir:
-            sys.stderr.write(f"work directory kept: {workdir}\n")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    emit(results, args.output)
-    return 0
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+    return run_bench(
+        "gg-bench-",
+        lambda workdir, children: _run(plan, workdir, children),
+        lambda results: emit(results, args.output),
+        keep_workdir=args.keep_workdir,
+        failures=(BenchError, OSError, EOFError),  # OSError/EOFError: a connection broke mid-phase
+        before_stop=lambda: _progress("stopping nginx, Glassgate, PostgreSQL and the mock"),
+    )
 
 
 def _run(plan: Plan, workdir: Path, children: Children) -> Results:

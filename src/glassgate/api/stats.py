@@ -79,7 +79,8 @@ async def time_series(
     upstream: str | None = None,
     model: str | None = None,
 ) -> dict[str, Any]:
-    until = until or datetime.now(UTC)
+    now = datetime.now(UTC)
+    until = until or now
     since = since or until - timedelta(hours=24)
     minute_rollup_days: int | None = getattr(request.app.state, "minute_rollup_days", None)
     query = dashboards.SeriesQuery(
@@ -90,9 +91,7 @@ async def time_series(
         project=project,
         upstream=upstream,
         model=model,
-        minutes_kept_since=(
-            datetime.now(UTC) - timedelta(days=minute_rollup_days) if minute_rollup_days is not None else None
-        ),
+        minutes_kept_since=(now - timedelta(days=minute_rollup_days) if minute_rollup_days is not None else None),
     )
     try:
         step, groups = await dashboards.time_series(pool_of(request), query)
