@@ -36,6 +36,10 @@ def stored_answer(span: dict[str, Any]) -> str:
 
 def assert_redacted_answer(span: dict[str, Any]) -> None:
     assert span["status"] == "ok"
+    assert_redacted_findings(span)
+
+
+def assert_redacted_findings(span: dict[str, Any]) -> None:
     answer = stored_answer(span)
     assert EMAIL not in answer and CARD not in answer and "<EMAIL_1>" in answer
     redactions = [f for f in span["findings"] if f["phase"] == "output" and f["action"] == "redact"]
@@ -73,6 +77,28 @@ def test_chat_stream_is_redacted_while_it_streams(stack: Stack, monkeypatch: pyt
     # Released as it streamed: many deltas carried text, not one at the end.
     assert sum(1 for delta in deltas if delta) >= 8
     assert_redacted_answer(stack.glassgate.span(raw.headers["x-glassgate-span-id"]))
+
+
+@pytest.mark.parametrize("vendor", ["openai-answers", "azure-answers"])
+def test_a_guarded_stream_is_read_to_its_end_after_the_client_leaves(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, vendor: str
+) -> None:
+    client = sdk_client(vendor, stack, monkeypatch)
+    stream = client.chat.completions.create(
+        model="echo-slow",  # the user's text, a chunk every 50 ms: the values come after the hang-up
+        messages=[{"role": "user", "content": SAID}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    next(iter(stream))
+    stream.close()
+    span = stack.glassgate.span(stream.response.headers["x-glassgate-span-id"], timeout_s=15)
+    assert span["status"] == "cancelled"
+    # The vendor's own count, as for an unguarded stream: not an estimate from a cut answer.
+    assert (span["input_tokens"], span["usage_estimated"]) == (12, False)
+    # The rest of the answer went through the guard on its way to the span: stored redacted.
+    assert span["response_body"]["choices"][0]["message"]["content"] == REDACTED
+    assert_redacted_findings(span)
 
 
 def test_chat_answer_with_a_secret_is_blocked(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ one field every SDK call lets a test set:
     error-400, rate-limited, server-error   the vendor's error shapes and headers
     cut-stream                              two chunks, then the connection drops
     slow-stream                             40 chunks 50 ms apart (for client disconnects)
+    echo-slow                               the user's text echoed (as `echo*` models), 50 ms a chunk
     split-stream                            the stream's bytes in 37-byte writes, cutting events apart
     hang                                    no answer for 5 s (for read timeouts)
     filtered (Azure)                        a content-filter 400
@@ -187,7 +188,7 @@ class FakeVendor(RecordingFake):
                 return response
             record.sent.append(event)
             await response.write(event)
-            if model == "slow-stream":
+            if model in ("slow-stream", "echo-slow"):
                 await asyncio.sleep(0.05)
             elif model == "split-stream":
                 await asyncio.sleep(0.002)  # separate writes, so the pieces reach the proxy apart

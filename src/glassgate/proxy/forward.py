@@ -19,7 +19,7 @@ from glassgate.config import ProxySettings, TracingSettings
 from glassgate.errors import UpstreamError, UpstreamTimeout
 from glassgate.guardrails.answers import AnswerGuard
 from glassgate.guardrails.engine import GuardrailEngine, Verdict, requested_model
-from glassgate.proxy.answer_stream import stream_guard_for
+from glassgate.proxy.answer_stream import StreamGuard, stream_guard_for
 from glassgate.proxy.client_auth import ClientAuthenticator, Refusal, resign
 from glassgate.proxy.exchange import Exchange, Outcome
 from glassgate.proxy.headers import relayed_response_headers, split_request_headers
@@ -324,18 +324,27 @@ class Forwarder:
                     await send({"type": "http.response.body", "body": relayed, "more_body": True})
                 if stream_guard.ended:
                     break
+            if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
+                # As in `_relay`: read on (through the guard, so that what is stored is redacted)
+                # for the rest of the answer and the usage at its end.
+                await asyncio.wait_for(self._drain_guarded(response, exchange, t0, stream_guard), self._drain_timeout)
         except (UpstreamError, TimeoutError) as exc:
             exchange.ended_at = time.perf_counter() - t0
+            if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
+                exchange.error = "client disconnected; upstream not read to the end"
+                return
             exchange.outcome = Outcome.UPSTREAM_FAILED
             exchange.error = f"upstream stream broke: {_describe(exc)}"
             exchange.error_type = "upstream_timeout" if isinstance(exc, UpstreamTimeout) else "upstream_reset"
             raise ClientAbort(exchange.error) from None
         finally:
             disconnect.cancel()
-        tail, stored = stream_guard.flush() if exchange.outcome is not Outcome.CLIENT_DISCONNECTED else (b"", b"")
+        tail, stored = stream_guard.flush()
         if stored:
             self._capture(exchange, stored, t0)
-        if strip is not None:
+        if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
+            tail = b""  # nobody to send it to
+        elif strip is not None:
             tail = strip.feed(tail) + strip.flush()
         if guard.blocked_by is not None:
             exchange.outcome, exchange.error, exchange.error_type = (
@@ -409,6 +418,14 @@ class Forwarder:
     async def _drain(self, response: UpstreamResponse, exchange: Exchange, t0: float) -> None:
         async for chunk in response:
             self._capture(exchange, chunk, t0)
+
+    async def _drain_guarded(
+        self, response: UpstreamResponse, exchange: Exchange, t0: float, stream_guard: StreamGuard
+    ) -> None:
+        async for chunk in response:
+            self._capture(exchange, stream_guard.feed(chunk)[1], t0)
+            if stream_guard.ended:
+                return
 
     async def _guard_request(
         self,
