@@ -177,6 +177,8 @@ def markdown(results: Results) -> str:
         "",
         _tracing_line(results.tracing),
         "",
+        _guardrails_line(results.environment),
+        "",
         _host_speed_line(results.environment),
     ]
     return "\n".join(lines) + "\n"
@@ -385,6 +387,19 @@ def emit(results: Results, json_path: Path) -> None:
 
 # What `python_loop_us` measured on this VM on quiet days (sessions of 2026-11).
 QUIET_HOST_LOOP_US = 9.0
+
+
+def _guardrails_line(environment: dict[str, Any]) -> str:
+    if environment.get("guardrails", "default") == "inline":
+        return (
+            "Guardrails: inline (`--guardrails inline`): every request is scanned for PII, secrets and injection "
+            "before it goes upstream (redact, block), and every answer as it streams back (redact within the "
+            "sliding window). The bench's texts hold nothing to redact, as most real calls do not."
+        )
+    return (
+        "Guardrails: Glassgate's default policy (flag PII, secrets and injection in every request, in the span "
+        "writer, off the client's time). `--guardrails inline` measures redact and block on the request path."
+    )
 
 
 def _host_speed_line(environment: dict[str, Any]) -> str:

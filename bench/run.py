@@ -25,7 +25,7 @@ from typing import Any
 from bench.measure import Plan, Runner, TargetResult, make_plan
 from bench.procs import BenchError, Children, memory, run_bench
 from bench.report import Results, TracingCheck, WriterCounters, emit
-from bench.stack import ADMIN_TOKEN, Stack, start_stack
+from bench.stack import ADMIN_TOKEN, GUARDRAIL_CONFIGS, Stack, start_stack
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "latest.json"
 _WRITER_LINE = re.compile(r"span writer: (\d+) queued, (\d+) written, (\d+) dropped, (\d+) capture failures")
@@ -37,6 +37,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration-scale", type=float, default=1.0, help="multiply every timed phase (default 1)")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help=f"JSON results (default {RESULTS_PATH})")
     parser.add_argument("--keep-workdir", action="store_true", help="keep configs and logs of the run")
+    parser.add_argument(
+        "--guardrails",
+        choices=sorted(GUARDRAIL_CONFIGS),
+        default="default",
+        help="Glassgate's guardrails: default (flag, in the span writer) or inline (redact and block on the "
+        "request path, answers scanned as they stream); see bench/README.md",
+    )
     return parser.parse_args(argv)
 
 
@@ -51,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = make_plan(quick=args.quick, duration_scale=args.duration_scale)
     return run_bench(
         "gg-bench-",
-        lambda workdir, children: _run(plan, workdir, children),
+        lambda workdir, children: _run(plan, workdir, children, args.guardrails),
         lambda results: emit(results, args.output),
         keep_workdir=args.keep_workdir,
         failures=(BenchError, OSError, EOFError),  # OSError/EOFError: a connection broke mid-phase
@@ -59,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
 
-def _run(plan: Plan, workdir: Path, children: Children) -> Results:
-    _progress(f"starting the mock upstream, nginx and Glassgate in {workdir}")
-    stack = start_stack(workdir, children, plan.chunks, plan.delay_ms)
+def _run(plan: Plan, workdir: Path, children: Children, guardrails: str) -> Results:
+    _progress(f"starting the mock upstream, nginx and Glassgate ({guardrails} guardrails) in {workdir}")
+    stack = start_stack(workdir, children, plan.chunks, plan.delay_ms, guardrails=guardrails)
     at_ready = memory(stack.glassgate.tree)
     runner = Runner(stack, plan, workdir)
     targets: dict[str, TargetResult] = {}
@@ -76,7 +83,7 @@ def _run(plan: Plan, workdir: Path, children: Children) -> Results:
     children.stop_all()
     log_text = stack.glassgate_child.log_path.read_text(errors="replace")
     tracing = _tracing_check(newest, log_text)
-    return Results(plan, _environment(), targets, at_ready, memory_phase, tracing)
+    return Results(plan, {**_environment(), "guardrails": guardrails}, targets, at_ready, memory_phase, tracing)
 
 
 def _newest_span(stack: Stack) -> dict[str, Any] | str:

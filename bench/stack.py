@@ -18,6 +18,24 @@ from bench.procs import BenchError, Child, Children, Tree, free_port, wait_for_h
 
 ADMIN_TOKEN = "bench-token"
 CHAT_PATH = "/v1/chat/completions"
+# Glassgate's guardrails in a run (`bench.run --guardrails`). "default" is what a config without a
+# `guardrails` section gets: flag PII, secrets and injection, in the span writer, off the client's
+# time. "inline" puts the checks on the request path: requests scanned before they go upstream
+# (redact or block), answers scanned as they stream back (redact within the sliding window).
+GUARDRAIL_CONFIGS = {
+    "default": "",
+    "inline": (
+        "guardrails:\n"
+        "  - name: bench-redact\n"
+        "    detectors: [pii, secrets]\n"
+        "    phases: [input, output]\n"
+        "    action: redact\n"
+        "  - name: bench-block-injection\n"
+        "    detectors: [injection]\n"
+        "    phases: [input]\n"
+        "    action: block\n"
+    ),
+}
 GLASSGATE_PATH = "/openai" + CHAT_PATH
 
 
@@ -47,11 +65,15 @@ class Stack:
         return (self.direct, self.nginx, self.glassgate)
 
 
-def start_stack(workdir: Path, children: Children, chunks: int, delay_ms: float) -> Stack:
+def start_stack(
+    workdir: Path, children: Children, chunks: int, delay_ms: float, *, guardrails: str = "default"
+) -> Stack:
     mock_port = free_port()
     mock = start_mock(workdir, children, mock_port, chunks, delay_ms)
     nginx = _start_nginx(workdir, children, mock_port)
-    glassgate, glassgate_child = start_glassgate(workdir, children, mock_port)
+    glassgate, glassgate_child = start_glassgate(
+        workdir, children, mock_port, extra_config=GUARDRAIL_CONFIGS[guardrails]
+    )
     direct = Target("direct", mock_port, CHAT_PATH, Tree(mock.pid))
     return Stack(direct, nginx, glassgate, glassgate_child)
 
