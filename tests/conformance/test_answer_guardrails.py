@@ -22,6 +22,7 @@ from tests.conformance.clients import anthropic_client, sdk_client
 from tests.conformance.conftest import Stack
 from tests.conformance.test_bedrock_sdk import aws_env
 from tests.conformance.test_guardrails import SECRET
+from tests.fakes import anthropic_fixtures as anthropic_fx
 
 EMAIL = "jane.doe@example.com"
 CARD = "4111 1111 1111 1111"
@@ -173,6 +174,20 @@ def test_anthropic_answer_is_redacted(stack: Stack, claude: anthropic.Anthropic,
         text, span_id = raw.parse().content[0], raw.headers["x-glassgate-span-id"]
     assert text.type == "text" and text.text == REDACTED
     assert_redacted_answer(stack.glassgate.span(span_id))
+
+
+def test_a_guarded_anthropic_stream_is_read_to_its_end_after_the_client_leaves(
+    stack: Stack, claude: anthropic.Anthropic
+) -> None:
+    messages: Any = [{"role": "user", "content": SAID}]
+    with claude.messages.stream(model="echo-slow", max_tokens=64, messages=messages) as events:
+        next(iter(events))
+        span_id = events.response.headers["x-glassgate-span-id"]
+    span = stack.glassgate.span(span_id, timeout_s=15)
+    assert span["status"] == "cancelled"
+    assert (span["output_tokens"], span["usage_estimated"]) == (anthropic_fx.OUTPUT, False)  # message_start says 1
+    assert span["response_body"]["content"][0]["text"] == REDACTED
+    assert_redacted_findings(span)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])

@@ -10,6 +10,7 @@ Scenarios are chosen by the request's `model`:
     cut-stream     a few events, then the connection drops
     stream-error   an `event: error` (overloaded_error) after the first delta, inside the 200
     slow-stream    40 extra text deltas 50 ms apart (for client disconnects)
+    echo-slow      the user's text echoed (as `echo*` models), an event every 50 ms
 Any other model answers normally: with a tool call when the request offers `tools`, with
 thinking blocks when it asks for `thinking`.
 
@@ -119,7 +120,7 @@ class FakeAnthropic(RecordingFake):
                 return response
             record.sent.append(event)
             await response.write(event)
-            if model == "slow-stream":
+            if model in ("slow-stream", "echo-slow"):
                 await asyncio.sleep(SLOW_DELAY_S)
         await response.write_eof()
         return response
