@@ -306,6 +306,10 @@ def test_upstream_cut_mid_stream(stack: Stack, client: anthropic.Anthropic) -> N
     assert span["status"] == "error" and "upstream stream broke" in span["error"]
     assert span["attributes"]["error.type"] == "upstream_reset"
     assert span["response_body"]["content"] == [{"type": "text", "text": fx.TEXT_PIECES[0]}], "what arrived is kept"
+    # The input's count came in message_start; the output's would have come in message_delta,
+    # so it is estimated from what arrived (message_start's placeholder 1 is not a count).
+    assert (span["input_tokens"], span["usage_estimated"]) == (fx.NORMALISED_INPUT, True)
+    assert span["output_tokens"] >= 1
 
 
 def test_error_event_inside_a_200_stream(stack: Stack, client: anthropic.Anthropic) -> None:

@@ -57,6 +57,7 @@ class _Assembler:
         self.blocks: dict[int, dict[str, Any]] = {}
         self.json_parts: dict[int, list[str]] = {}
         self.result = MessageStreamResult()
+        self.final_usage = False  # a message_delta brought the usage: the count of the whole answer
 
     def feed(self, kind: str, payload: dict[str, Any], chunk_index: int) -> None:
         if kind == "message_start":
@@ -131,6 +132,7 @@ class _Assembler:
         usage = payload.get("usage")
         if isinstance(usage, dict):
             self._merge_usage(usage)
+            self.final_usage = True
 
     def finish(self) -> MessageStreamResult:
         for index, parts in self.json_parts.items():
@@ -142,8 +144,13 @@ class _Assembler:
         if self.message or self.blocks or self.usage:
             response = dict(self.message)
             response["content"] = [self.blocks[index] for index in sorted(self.blocks)]
-            if self.usage:
-                response["usage"] = self.usage
+            usage = self.usage
+            if not self.final_usage:
+                # message_start's output_tokens is a placeholder (1), not a count: a stream cut
+                # before its message_delta leaves the output's count unknown, to be estimated.
+                usage = {key: value for key, value in usage.items() if key != "output_tokens"}
+            if usage:
+                response["usage"] = usage
             self.result.response = response
         return self.result
 

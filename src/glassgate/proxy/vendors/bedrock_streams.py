@@ -71,6 +71,7 @@ def assemble_anthropic(chunks: Sequence[ModelChunk], parsed: Parsed) -> None:
     message: dict[str, Any] = {"type": "message", "role": "assistant"}
     blocks: dict[int, dict[str, Any]] = {}
     inputs: dict[int, list[str]] = {}
+    final_usage = False  # a message_delta brought the usage: the count of the whole answer
     for chunk_index, chunk in chunks:
         kind = chunk.get("type")
         index = as_int(chunk.get("index")) or 0
@@ -84,6 +85,7 @@ def assemble_anthropic(chunks: Sequence[ModelChunk], parsed: Parsed) -> None:
                 _mark_content(parsed, chunk_index)
         elif kind == "message_delta":
             _anthropic_message_delta(message, chunk)
+            final_usage = final_usage or isinstance(chunk.get("usage"), dict)
         elif kind == "error":
             error = chunk.get("error")
             parsed.fail(text_of(dig(error, "message")) or "error in stream", text_of(dig(error, "type")))
@@ -91,6 +93,10 @@ def assemble_anthropic(chunks: Sequence[ModelChunk], parsed: Parsed) -> None:
         if block.get("type") in ("tool_use", "server_tool_use") or inputs.get(index):
             block["input"] = _parsed_input(inputs.get(index, []), block.get("input"))
     message["content"] = [blocks[index] for index in sorted(blocks)]
+    usage = message.get("usage")
+    if not final_usage and isinstance(usage, dict):
+        # message_start's output_tokens is a placeholder (1), as in the Messages API's own stream.
+        message["usage"] = {key: value for key, value in usage.items() if key != "output_tokens"}
     parsed.response = message
 
 
