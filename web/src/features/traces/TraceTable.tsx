@@ -13,7 +13,7 @@ import {
   formatTimestamp,
 } from "../../components/format";
 import { chordPending, isTyping } from "../layout/shortcuts";
-import { spanName } from "./names";
+import { modelLabel, spanName } from "./names";
 
 const ROW_HEIGHT = 34;
 
@@ -178,7 +178,7 @@ export function TraceTable({ rows, fresh, linkState, onOpen, onNearEnd, picked, 
                 {span.upstream ?? <span className="muted">{span.kind}</span>}
               </td>
               <td className="ellipsis mono" title={modelTitle(span)}>
-                {span.model ?? span.response_model ?? "—"}
+                {modelLabel(span.model ?? span.response_model ?? "—", span.vendor)}
               </td>
               <td className="ellipsis preview" title={span.input_preview ?? undefined}>
                 {span.input_preview ??
@@ -218,7 +218,7 @@ function modelTitle(span: SpanSummary): string {
   if (span.model && span.response_model && span.model !== span.response_model) {
     return `requested ${span.model}, served by ${span.response_model}`;
   }
-  return span.model ?? "";
+  return span.model ?? span.response_model ?? "";
 }
 
 function tokenTitle(span: SpanSummary): string {
