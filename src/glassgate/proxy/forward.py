@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # redis-py (~24 MB) loads only when limits are configured
 log = logging.getLogger(__name__)
 _STREAM_HEADERS = [(b"x-accel-buffering", b"no")]
 _STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream")
+# The client left, and the rest of the answer could not be read: the drain timed out, or the upstream broke.
+_NOT_READ_TO_END = "client disconnected; upstream not read to the end"
 
 
 class ExchangeSink(Protocol):
@@ -231,7 +233,7 @@ class Forwarder:
         except (UpstreamError, TimeoutError) as exc:
             exchange.ended_at = time.perf_counter() - t0
             if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
-                exchange.error = "client disconnected; upstream not read to the end"
+                exchange.error = _NOT_READ_TO_END
                 return
             exchange.outcome = Outcome.UPSTREAM_FAILED
             exchange.error = f"upstream stream broke: {_describe(exc)}"
@@ -327,11 +329,11 @@ class Forwarder:
             if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
                 # As in `_relay`: read on (through the guard, so that what is stored is redacted)
                 # for the rest of the answer and the usage at its end.
-                await asyncio.wait_for(self._drain_guarded(response, exchange, t0, stream_guard), self._drain_timeout)
+                await asyncio.wait_for(self._drain(response, exchange, t0, stream_guard), self._drain_timeout)
         except (UpstreamError, TimeoutError) as exc:
             exchange.ended_at = time.perf_counter() - t0
             if exchange.outcome is Outcome.CLIENT_DISCONNECTED:
-                exchange.error = "client disconnected; upstream not read to the end"
+                exchange.error = _NOT_READ_TO_END
                 return
             exchange.outcome = Outcome.UPSTREAM_FAILED
             exchange.error = f"upstream stream broke: {_describe(exc)}"
@@ -415,16 +417,14 @@ class Forwarder:
         else:
             exchange.truncated = True
 
-    async def _drain(self, response: UpstreamResponse, exchange: Exchange, t0: float) -> None:
-        async for chunk in response:
-            self._capture(exchange, chunk, t0)
-
-    async def _drain_guarded(
-        self, response: UpstreamResponse, exchange: Exchange, t0: float, stream_guard: StreamGuard
+    async def _drain(
+        self, response: UpstreamResponse, exchange: Exchange, t0: float, stream_guard: StreamGuard | None = None
     ) -> None:
+        """Read the rest of an answer whose client left, for the span (through the answer's guard,
+        when it has one, so that what is stored is what the guard lets through)."""
         async for chunk in response:
-            self._capture(exchange, stream_guard.feed(chunk)[1], t0)
-            if stream_guard.ended:
+            self._capture(exchange, chunk if stream_guard is None else stream_guard.feed(chunk)[1], t0)
+            if stream_guard is not None and stream_guard.ended:
                 return
 
     async def _guard_request(

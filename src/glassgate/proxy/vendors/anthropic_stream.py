@@ -39,6 +39,13 @@ class MessageStreamResult:
     error_type: str | None = None
 
 
+def settled_usage(usage: dict[str, Any], *, final: bool) -> dict[str, Any]:
+    """A stream's usage as stored. `message_start` gives the final input and cache counts but
+    an output_tokens (1) that is a placeholder: only `message_delta` (`final`) counts the answer.
+    Without one, the output's count is left out, for capture to estimate and mark as estimated."""
+    return usage if final else {key: value for key, value in usage.items() if key != "output_tokens"}
+
+
 def error_of(payload: JSONValue) -> tuple[str | None, str | None]:
     """(message, type) from `{"type": "error", "error": {"type", "message"}}`, tolerating variations."""
     error = payload.get("error") if isinstance(payload, dict) else None
@@ -144,11 +151,7 @@ class _Assembler:
         if self.message or self.blocks or self.usage:
             response = dict(self.message)
             response["content"] = [self.blocks[index] for index in sorted(self.blocks)]
-            usage = self.usage
-            if not self.final_usage:
-                # message_start's output_tokens is a placeholder (1), not a count: a stream cut
-                # before its message_delta leaves the output's count unknown, to be estimated.
-                usage = {key: value for key, value in usage.items() if key != "output_tokens"}
+            usage = settled_usage(self.usage, final=self.final_usage)
             if usage:
                 response["usage"] = usage
             self.result.response = response

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from glassgate.proxy.vendors.anthropic_stream import settled_usage
 from glassgate.proxy.vendors.base import JSONValue, as_int, dig, loads_or_none
 from glassgate.proxy.vendors.bedrock_common import Parsed, append_to, text_of
 from glassgate.proxy.vendors.bedrock_converse import ConverseAssembler
@@ -93,10 +94,8 @@ def assemble_anthropic(chunks: Sequence[ModelChunk], parsed: Parsed) -> None:
         if block.get("type") in ("tool_use", "server_tool_use") or inputs.get(index):
             block["input"] = _parsed_input(inputs.get(index, []), block.get("input"))
     message["content"] = [blocks[index] for index in sorted(blocks)]
-    usage = message.get("usage")
-    if not final_usage and isinstance(usage, dict):
-        # message_start's output_tokens is a placeholder (1), as in the Messages API's own stream.
-        message["usage"] = {key: value for key, value in usage.items() if key != "output_tokens"}
+    if isinstance(message.get("usage"), dict):
+        message["usage"] = settled_usage(message["usage"], final=final_usage)
     parsed.response = message
 
 
