@@ -85,9 +85,12 @@ export function useAnnotate(spanId: string) {
         }),
       ),
     onSuccess: (saved) => {
-      client.setQueryData<Annotation[]>(["annotations", spanId], (known) =>
-        known ? [...known.filter((entry) => entry.annotation_id !== saved.annotation_id), saved] : known,
-      );
+      // Also while the list is still loading: the field clears its optimistic value once saved,
+      // and must not read "unscored" (refusing a comment, "Score it first") until the refetch lands.
+      client.setQueryData<Annotation[]>(["annotations", spanId], (known) => [
+        ...(known ?? []).filter((entry) => entry.annotation_id !== saved.annotation_id),
+        saved,
+      ]);
       refreshScores(client, spanId);
     },
   });
