@@ -11,18 +11,19 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-import asyncpg
 import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from glassgate.asgi import BodyTooLarge, ClientGone, Receive, Scope, Send, read_body, send_response
 from glassgate.proxy.client_keys import KeyVerifier
+from glassgate.storage import db
 from glassgate.tracing.otlp_in import MalformedOtlp, parse_request, to_spans
 from glassgate.tracing.span import Span
 
 log = logging.getLogger(__name__)
 Inserter = Callable[[Sequence[Span]], Awaitable[None]]
 MAX_BODY = 16 * 1024 * 1024
+_STORE_UNAVAILABLE: tuple[type[Exception], ...] = (*db.UNAVAILABLE, AttributeError)
 
 
 class OtlpReceiver:
@@ -62,7 +63,7 @@ class OtlpReceiver:
         try:
             if spans:
                 await self._insert(spans)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, AttributeError) as exc:
+        except _STORE_UNAVAILABLE as exc:
             log.warning("OTLP ingest of %d spans deferred: database unavailable (%s)", len(spans), type(exc).__name__)
             await _answer(send, 503, {"message": "the span store is unavailable; retry"}, json_body, retry_after=True)
             return

@@ -76,6 +76,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         asyncio.TimeoutError,
         asyncpg.PostgresConnectionError,
         asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
     ):
         app.add_exception_handler(database_failure, on_database)
 

@@ -40,6 +40,7 @@ import asyncpg
 from glassgate.background import cancel, tick_forever
 from glassgate.embeddings.base import Embedder, EmbeddingRejected
 from glassgate.errors import UpstreamError
+from glassgate.storage import db
 from glassgate.storage import embeddings as store
 from glassgate.storage.embeddings import Key, PendingSpan
 
@@ -107,7 +108,7 @@ class EmbeddingWorker:
             doing="embedding spans",
             interval_s=self._interval_s,
             max_backoff_s=MAX_BACKOFF_S,
-            expected=(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, UpstreamError),
+            expected=(*db.UNAVAILABLE, UpstreamError),
             on_failure=self._failed,
         )
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from glassgate.background import being_cancelled
-from glassgate.storage import eval_jobs
+from glassgate.storage import db, eval_jobs
 from glassgate.storage.eval_jobs import Job
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 300.0
-_DATABASE_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_DATABASE_ERRORS = db.UNAVAILABLE
 
 
 class JobFailed(Exception):
@@ -223,7 +223,7 @@ class Worker:
             log.warning("giving up %s after %d attempts: %s", eval_jobs.describe(job), job.attempts, message)
             await self._give_up(job, f"gave up after {job.attempts} attempts (last: {message})")
             return
-        if not isinstance(exc, RetryLater | asyncpg.PostgresError | OSError):
+        if not isinstance(exc, (RetryLater, *_DATABASE_ERRORS)):
             log.warning("%s failed (attempt %d), will retry: %s", eval_jobs.describe(job), job.attempts, message)
         delay = exc.delay_s if isinstance(exc, RetryLater) else min(self.backoff_s * 2**job.attempts, MAX_BACKOFF_S)
         try:

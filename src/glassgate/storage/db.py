@@ -22,6 +22,15 @@ APPLICATION_NAME = "glassgate"
 WRITER_APPLICATION_NAME = "glassgate-writer"
 INDEXER_APPLICATION_NAME = "glassgate-search-indexer"
 EMBEDDINGS_APPLICATION_NAME = "glassgate-embeddings"
+# What the driver raises when the database is down, restarting or unreachable. TimeoutError is
+# an OSError. InternalClientError is asyncpg's own state check on a connection whose server went
+# away mid-operation ("cannot switch to state 15; another operation (2) is in progress").
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 
 def start_embedded(data_dir: Path) -> str:

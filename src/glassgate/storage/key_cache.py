@@ -47,7 +47,7 @@ LISTENING_TTL_S = 300.0
 NEGATIVE_TTL_S = 5.0
 HEARTBEAT_S = 5.0
 _MAX_CACHED = 100_000
-_LOOKUP_FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)  # TimeoutError is an OSError
+_LOOKUP_FAILURES = db.UNAVAILABLE
 V = TypeVar("V")
 
 
@@ -128,12 +128,13 @@ class KeyEvents:
                 return
             # A connection can die without a FIN (a partition, a failover): ask it something.
             probe = asyncio.ensure_future(connection.fetchval("SELECT 1"))
+            # Never cancelled: asyncpg would send the (unreachable) server a cancel request and
+            # wait for it. Terminating the connection (the caller does, also when this task is
+            # cancelled at shutdown) fails a pending probe at once; its error is read here.
+            probe.add_done_callback(_consume)
             done, _ = await asyncio.wait({probe}, timeout=self._heartbeat_s)
             if not done or probe.exception() is not None:
                 self.listening_since = None  # before anything else: the caches stop trusting at once
-                # Not cancelled: asyncpg would send the (unreachable) server a cancel request and
-                # wait for it. Terminating the connection (the caller does) fails the probe at once.
-                probe.add_done_callback(_consume)
                 return
 
     def announce(self, kind: str, ident: str) -> None:

@@ -43,7 +43,7 @@ from datetime import datetime
 import asyncpg
 
 from glassgate.background import cancel, tick_forever
-from glassgate.storage import search
+from glassgate.storage import db, search
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 60.0
@@ -165,7 +165,7 @@ class SearchIndexer:
             doing="indexing spans for search",
             interval_s=self._interval_s,
             max_backoff_s=MAX_BACKOFF_S,
-            expected=(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError),
+            expected=db.UNAVAILABLE,
             on_failure=self._failed,
             wake=self._woken,
         )

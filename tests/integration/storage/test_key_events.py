@@ -7,6 +7,7 @@ be frozen (a partition: no bytes, no FIN) while the pool, which revokes, still g
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class Relay:
         self.thawed.set()
         self.server: asyncio.Server | None = None
         self.accepted = 0
+        self.held = 0  # reads held back by a freeze
 
     async def start(self) -> int:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -64,6 +66,8 @@ class Relay:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if not self.thawed.is_set():
+                    self.held += 1
                 await self.thawed.wait()
                 writer.write(data)
                 await writer.drain()
@@ -186,6 +190,21 @@ async def test_a_closed_listener_connection_is_noticed_at_once_and_replaced(setu
     assert await setup.verifier.verify(issued.key) is not None
     await keys.revoke_key(setup.pool, issued.key_id)
     assert await refused_after(setup.verifier, issued.key, within_s=FALLBACK_TTL_S / 2) < 1.0
+
+
+async def test_stopping_during_a_heartbeat_leaves_no_unread_error(setup: Setup) -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        setup.relay.freeze()
+        await until(lambda: setup.relay.held > 0, within_s=5 * HEARTBEAT_S)  # the probe is in flight
+        await setup.events.stop()  # terminates the connection under the pending probe
+        await asyncio.sleep(0.1)
+        gc.collect()  # an unread task error is reported when the task is collected
+    finally:
+        loop.set_exception_handler(None)
+    assert reported == []
 
 
 async def test_an_unreachable_database_at_start_is_retried(database_url: str) -> None:
