@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from glassgate.api.annotation_problems import invalid, storage_refusals
@@ -40,6 +39,7 @@ from glassgate.api.eval_models import (
     RunSummary,
     TargetIn,
 )
+from glassgate.api.large_json import large_json
 from glassgate.api.problem_docs import problems
 from glassgate.api.problems import Problem
 from glassgate.api.state import pool_of
@@ -53,15 +53,6 @@ router = APIRouter(prefix="/api/v1", tags=["evaluation"])
 Caller = Annotated[Principal, Depends(current_principal)]
 RUN_MAX_ATTEMPTS = 5
 MAX_COMPARED_RUNS = 5
-
-
-def _large(value: Any) -> Response:
-    """A big answer (thousands of results) as JSON, straight from orjson.
-
-    FastAPI would validate and serialise it through the response model, ten times the cost of
-    the queries for a comparison of two 1,000-item runs; the model still documents the answer.
-    """
-    return Response(orjson.dumps(value), media_type="application/json")
 
 
 def _upstreams(request: Request) -> dict[str, UpstreamConfig]:
@@ -290,7 +281,7 @@ async def compare_runs(
     if not 2 <= len(run) <= MAX_COMPARED_RUNS or len(set(run)) != len(run):
         raise invalid("query", "run", f"give 2 to {MAX_COMPARED_RUNS} different runs")
     with storage_refusals():
-        return _large(await eval_compare.compare(pool_of(request), run, limit, cursor))
+        return large_json(await eval_compare.compare(pool_of(request), run, limit, cursor))
 
 
 @router.get("/experiments/{experiment_id}", response_model=Experiment, tags=["experiments"], summary="One experiment")
@@ -370,4 +361,4 @@ async def list_results(
 ) -> Response:
     await _run_of(request, experiment_id, run_id)
     rows, next_cursor = await eval_compare.list_results(pool_of(request), run_id, limit, cursor)
-    return _large({"data": rows, "next_cursor": next_cursor})
+    return large_json({"data": rows, "next_cursor": next_cursor})

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from glassgate.api.large_json import large_json
 from glassgate.api.problem_docs import problems
 from glassgate.api.problems import Problem
 from glassgate.api.state import pool_of
@@ -78,7 +79,7 @@ async def time_series(
     project: str | None = None,
     upstream: str | None = None,
     model: str | None = None,
-) -> dict[str, Any]:
+) -> Response:
     now = datetime.now(UTC)
     until = until or now
     since = since or until - timedelta(hours=24)
@@ -94,18 +95,10 @@ async def time_series(
         minutes_kept_since=(now - timedelta(days=minute_rollup_days) if minute_rollup_days is not None else None),
     )
     try:
-        step, groups = await dashboards.time_series(pool_of(request), query)
+        step, series = await dashboards.chart(pool_of(request), query)
     except dashboards.BadRange as exc:
         raise Problem(400, "Invalid time range", str(exc)) from None
-    series = [
-        {
-            "group": group,
-            "points": [dashboards.describe(point) for point in points],
-            "total": dashboards.describe(dashboards.merge(points, since)),
-        }
-        for group, points in sorted(groups.items())
-    ]
-    return {"interval_seconds": int(step.total_seconds()), "since": since, "until": until, "series": series}
+    return large_json({"interval_seconds": int(step.total_seconds()), "since": since, "until": until, "series": series})
 
 
 class FindingPoint(BaseModel):

@@ -12,6 +12,7 @@ returned), so a batch replayed after an outage is never counted twice.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -258,17 +259,28 @@ def _json_ints(values: Sequence[int]) -> str:
 
 def percentile(histogram: Sequence[int], fraction: float) -> float | None:
     """The value below which `fraction` of the observations fall, interpolated in its bucket."""
-    total = sum(histogram)
+    return percentiles(histogram, (fraction,))[0]
+
+
+def percentiles(histogram: Sequence[int], fractions: Sequence[float]) -> list[float | None]:
+    """`percentile` for each of `fractions` (each above 0), from one pass over the histogram.
+
+    A chart of 30 days of hourly points by upstream asks for ~17,000 of them; a search in the
+    running sums is a third of the cost of walking the buckets for each.
+    """
+    running = list(itertools.accumulate(histogram))
+    total = running[-1]
     if total == 0:
-        return None
-    rank = fraction * total
-    seen = 0
-    for index, count in enumerate(histogram):
-        if count and seen + count >= rank:
-            lower = LATENCY_BOUNDS_MS[index - 1] if index > 0 else 0.0
-            if index >= len(LATENCY_BOUNDS_MS):  # the open-ended top bucket: report its floor
-                return float(lower)
-            upper = LATENCY_BOUNDS_MS[index]
-            return float(lower + (upper - lower) * (rank - seen) / count)
-        seen += count
-    return float(LATENCY_BOUNDS_MS[-1])
+        return [None] * len(fractions)
+    found: list[float | None] = []
+    for fraction in fractions:
+        rank = fraction * total
+        index = bisect.bisect_left(running, rank)  # the first bucket whose running sum reaches the rank
+        if index >= len(LATENCY_BOUNDS_MS):  # the open-ended top bucket: report its floor
+            found.append(float(LATENCY_BOUNDS_MS[-1]))
+            continue
+        seen = running[index - 1] if index > 0 else 0
+        lower = LATENCY_BOUNDS_MS[index - 1] if index > 0 else 0.0
+        upper = LATENCY_BOUNDS_MS[index]
+        found.append(float(lower + (upper - lower) * (rank - seen) / (running[index] - seen)))
+    return found

@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from glassgate.storage.rollups import BUCKETS, LATENCY_BOUNDS_MS, RolledSpan, accumulate, bucket_of, percentile
+from glassgate.storage.rollups import (
+    BUCKETS,
+    LATENCY_BOUNDS_MS,
+    RolledSpan,
+    accumulate,
+    bucket_of,
+    percentile,
+    percentiles,
+)
 
 T0 = datetime(2026, 11, 27, 10, 41, 13, 500_000, tzinfo=UTC)
 
@@ -83,3 +91,27 @@ def test_percentile_edges() -> None:
     single = [0] * BUCKETS
     single[bucket_of(120.0)] = 1
     assert percentile(single, 0.5) == pytest.approx(125.0)
+
+
+def walked_percentile(histogram: list[int], fraction: float) -> float | None:
+    """The definition, bucket by bucket: the first bucket whose running count reaches the rank."""
+    total = sum(histogram)
+    if total == 0:
+        return None
+    rank, seen = fraction * total, 0
+    for index, count in enumerate(histogram):
+        if count and seen + count >= rank:
+            if index >= len(LATENCY_BOUNDS_MS):
+                return float(LATENCY_BOUNDS_MS[-1])
+            lower = LATENCY_BOUNDS_MS[index - 1] if index else 0.0
+            return lower + (LATENCY_BOUNDS_MS[index] - lower) * (rank - seen) / count
+        seen += count
+    raise AssertionError("unreachable for a fraction in (0, 1]")
+
+
+def test_percentiles_in_one_pass_agree_with_the_walk_over_sparse_histograms() -> None:
+    generator = random.Random(11)
+    fractions = (0.01, 0.5, 0.95, 0.99, 1.0)
+    for _ in range(2000):
+        histogram = [generator.choice((0, 0, 0, 1, 7, 300)) for _ in range(BUCKETS)]
+        assert percentiles(histogram, fractions) == pytest.approx([walked_percentile(histogram, f) for f in fractions])
