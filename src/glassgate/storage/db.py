@@ -102,7 +102,10 @@ async def create_pool(
     `for_writes`: the span writer's own pool, whose connections plan each statement once,
     generically (`plan_cache_mode`, a setting of the session that survives the pool's reset
     of a returned connection): storage.spans explains why that matters for batch inserts.
-    The API keeps custom plans, which see the values a filter asks for.
+    Every other pool plans each query for its values (a filter's model, a chart's range).
+    PostgreSQL's default would switch a statement run five times to a generic plan, made
+    without them: 30 days of hourly dashboard points took 200 ms instead of 105 from the sixth
+    chart on. Planning anew costs well under a millisecond.
 
     `name`: the connections' application_name (default: glassgate, or glassgate-writer).
 
@@ -110,7 +113,7 @@ async def create_pool(
     reconnect loop that logs a traceback every few seconds.
     """
     dsn = asyncpg_dsn(database_url)
-    settings = {"plan_cache_mode": "force_generic_plan"} if for_writes else {}
+    settings = {"plan_cache_mode": "force_generic_plan" if for_writes else "force_custom_plan"}
     if "application_name=" not in dsn:  # a name the operator gave in the URL is theirs to keep
         settings["application_name"] = name or (WRITER_APPLICATION_NAME if for_writes else APPLICATION_NAME)
     return await asyncpg.create_pool(

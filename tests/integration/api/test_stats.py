@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from glassgate.api.app import create_api
+from glassgate.guardrails.engine import Finding
 from glassgate.storage import db
 from glassgate.storage.search_indexer import index_pending
 from glassgate.storage.spans import insert_spans
@@ -162,3 +163,36 @@ async def test_ranges_before_the_minutes_kept_are_drawn_from_hours(
         assert "minute_rollup_days" in refused.json()["detail"]
         recent = {"since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
         assert (await http.get("/api/v1/stats/timeseries", params=recent)).json()["interval_seconds"] == 60
+
+
+def finding(category: str, action: str, phase: str = "input") -> Finding:
+    return Finding("policy", phase, "pii", category, 1.0, action, "messages[0].content", 0, 5)
+
+
+async def test_guardrail_findings_per_category_and_interval(client: tuple[httpx.AsyncClient, asyncpg.Pool]) -> None:
+    http, pool = client
+    email, card = finding("EMAIL", "redact"), finding("CREDIT_CARD", "block")
+    await insert_spans(
+        pool,
+        [
+            make_span(0, started_at=T0 + timedelta(minutes=5), findings=(email, email)),  # two in one call
+            make_span(1, started_at=T0 + timedelta(minutes=50), findings=(email, card), project="other"),
+            make_span(2, started_at=T0 + timedelta(minutes=70), findings=(finding("EMAIL", "redact", "output"),)),
+            make_span(3, started_at=T0 + timedelta(minutes=80)),  # no finding: not counted anywhere
+        ],
+    )
+    window = {"since": T0.isoformat(), "until": (T0 + timedelta(hours=2)).isoformat(), "interval": 3600}
+    response = await http.get("/api/v1/stats/guardrails", params=window)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["interval_seconds"] == 3600
+    counted = [(p["start"][11:16], p["category"], p["action"], p["findings"], p["calls"]) for p in body["points"]]
+    assert counted == [
+        ("09:00", "CREDIT_CARD", "block", 1, 1),
+        ("09:00", "EMAIL", "redact", 3, 2),
+        ("10:00", "EMAIL", "redact", 1, 1),
+    ]
+    only = (await http.get("/api/v1/stats/guardrails", params={**window, "project": "other"})).json()
+    assert [(p["category"], p["findings"]) for p in only["points"]] == [("CREDIT_CARD", 1), ("EMAIL", 1)]
+    refused = await http.get("/api/v1/stats/guardrails", params={**window, "interval": 90})
+    assert refused.status_code == 400 and "whole number of minutes" in refused.json()["detail"]
