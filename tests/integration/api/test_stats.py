@@ -181,7 +181,11 @@ async def test_guardrail_findings_per_category_and_interval(client: tuple[httpx.
             make_span(3, started_at=T0 + timedelta(minutes=80)),  # no finding: not counted anywhere
         ],
     )
-    window = {"since": T0.isoformat(), "until": (T0 + timedelta(hours=2)).isoformat(), "interval": 3600}
+    window: dict[str, str | int] = {
+        "since": T0.isoformat(),
+        "until": (T0 + timedelta(hours=2)).isoformat(),
+        "interval": 3600,
+    }
     response = await http.get("/api/v1/stats/guardrails", params=window)
     assert response.status_code == 200, response.text
     body = response.json()
