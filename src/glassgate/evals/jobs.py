@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 300.0
-_DATABASE_ERRORS = db.UNAVAILABLE
 
 
 class JobFailed(Exception):
@@ -141,7 +140,7 @@ class Worker:
             try:
                 await eval_jobs.release(self.pool, self.owner, unfinished)
                 self.counters.released += len(unfinished)
-            except _DATABASE_ERRORS as exc:
+            except db.UNAVAILABLE as exc:
                 log.warning("could not hand back %d jobs (their leases will expire): %s", len(unfinished), exc)
         for task in others:
             task.cancel()  # the leases are renewed until the jobs in flight have ended
@@ -172,7 +171,7 @@ class Worker:
             if room >= batch or (room > 0 and (waited or not self._running)):
                 try:
                     claimed, exhausted = await eval_jobs.claim(self.pool, self.owner, room, self.lease_s, self.only_run)
-                except _DATABASE_ERRORS as exc:
+                except db.UNAVAILABLE as exc:
                     failures += 1
                     log.warning("claiming evaluation jobs failed (%s); trying again", exc)
                     await asyncio.sleep(min(self.backoff_s * 2**failures, 30.0))
@@ -223,13 +222,13 @@ class Worker:
             log.warning("giving up %s after %d attempts: %s", eval_jobs.describe(job), job.attempts, message)
             await self._give_up(job, f"gave up after {job.attempts} attempts (last: {message})")
             return
-        if not isinstance(exc, (RetryLater, *_DATABASE_ERRORS)):
+        if not isinstance(exc, (RetryLater, *db.UNAVAILABLE)):
             log.warning("%s failed (attempt %d), will retry: %s", eval_jobs.describe(job), job.attempts, message)
         delay = exc.delay_s if isinstance(exc, RetryLater) else min(self.backoff_s * 2**job.attempts, MAX_BACKOFF_S)
         try:
             if await eval_jobs.retry_later(self.pool, job.job_id, self.owner, delay, message):
                 self.counters.retried += 1
-        except _DATABASE_ERRORS as error:
+        except db.UNAVAILABLE as error:
             log.warning("could not reschedule job %d (its lease will expire): %s", job.job_id, error)
 
     async def _give_up(self, job: Job, message: str) -> None:
@@ -238,13 +237,13 @@ class Worker:
             if kind is not None and kind.give_up is not None:
                 await kind.give_up(job, message)
             await self._finish(job, "failed", message)
-        except _DATABASE_ERRORS as exc:
+        except db.UNAVAILABLE as exc:
             log.warning("could not record that job %d was given up: %s", job.job_id, exc)
 
     async def _finish(self, job: Job, status: eval_jobs.FinalStatus, error: str | None = None) -> None:
         try:
             finished = await eval_jobs.finish(self.pool, job.job_id, self.owner, status, error)
-        except _DATABASE_ERRORS as exc:
+        except db.UNAVAILABLE as exc:
             log.warning(
                 "could not mark job %d %s (it will run again; its writes are idempotent): %s", job.job_id, status, exc
             )
@@ -259,7 +258,7 @@ class Worker:
         if kind is not None and kind.after is not None:
             try:
                 await kind.after(job)
-            except _DATABASE_ERRORS as exc:
+            except db.UNAVAILABLE as exc:
                 log.warning("after job %d: %s (the periodic sweep will see to it)", job.job_id, exc)
 
     async def _heartbeat(self) -> None:
@@ -267,7 +266,7 @@ class Worker:
             await asyncio.sleep(self.lease_s / 3)
             try:
                 held = await eval_jobs.renew(self.pool, self.owner, list(self._running), self.lease_s)
-            except _DATABASE_ERRORS as exc:
+            except db.UNAVAILABLE as exc:
                 log.warning("renewing evaluation job leases failed: %s", exc)
                 continue
             lost = set(self._running) - held
@@ -281,7 +280,7 @@ class Worker:
             except Exception as exc:
                 if being_cancelled():
                     raise asyncio.CancelledError from exc
-                if isinstance(exc, _DATABASE_ERRORS):  # an outage: said once per round, without a traceback
+                if isinstance(exc, db.UNAVAILABLE):  # an outage: said once per round, without a traceback
                     log.warning(
                         "evaluation task %s failed (%s: %s); the next round tries again",
                         task.name,

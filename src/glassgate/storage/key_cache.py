@@ -47,7 +47,6 @@ LISTENING_TTL_S = 300.0
 NEGATIVE_TTL_S = 5.0
 HEARTBEAT_S = 5.0
 _MAX_CACHED = 100_000
-_LOOKUP_FAILURES = db.UNAVAILABLE
 V = TypeVar("V")
 
 
@@ -95,7 +94,7 @@ class KeyEvents:
                 connection = await asyncpg.connect(
                     self._dsn, timeout=self._heartbeat_s, server_settings={"application_name": APPLICATION_NAME}
                 )
-            except _LOOKUP_FAILURES as exc:
+            except db.UNAVAILABLE as exc:
                 if not reported:
                     log.warning("key change listener cannot connect (%s); caches use the %g s TTL", exc, FALLBACK_TTL_S)
                     reported = True
@@ -116,7 +115,7 @@ class KeyEvents:
         connection.add_termination_listener(lambda _connection: lost.set())
         try:
             await connection.add_listener(CHANNEL, self._on_notification)
-        except _LOOKUP_FAILURES:
+        except db.UNAVAILABLE:
             return
         self.listening_since = self._clock()
         self.connections += 1
@@ -192,7 +191,7 @@ class KeyCache(Generic[V]):
             return cached[0]
         try:
             answer = await lookup(ident)
-        except _LOOKUP_FAILURES as exc:
+        except db.UNAVAILABLE as exc:
             log.warning("%s lookup failed (%s); using the cached answer", self.kind, type(exc).__name__)
             return cached[0] if cached is not None else None
         # A change announced while the lookup ran may postdate what it read: answer, don't keep.

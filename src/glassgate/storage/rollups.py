@@ -257,13 +257,9 @@ def _json_ints(values: Sequence[int]) -> str:
     return "[" + ",".join(map(str, values)) + "]"
 
 
-def percentile(histogram: Sequence[int], fraction: float) -> float | None:
-    """The value below which `fraction` of the observations fall, interpolated in its bucket."""
-    return percentiles(histogram, (fraction,))[0]
-
-
 def percentiles(histogram: Sequence[int], fractions: Sequence[float]) -> list[float | None]:
-    """`percentile` for each of `fractions` (each above 0), from one pass over the histogram.
+    """For each of `fractions` (each above 0), the value below which that fraction of the
+    observations fall, interpolated in its bucket; from one pass over the histogram.
 
     A chart of 30 days of hourly points by upstream asks for ~17,000 of them; a search in the
     running sums is a third of the cost of walking the buckets for each.

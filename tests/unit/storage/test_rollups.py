@@ -13,7 +13,6 @@ from glassgate.storage.rollups import (
     RolledSpan,
     accumulate,
     bucket_of,
-    percentile,
     percentiles,
 )
 
@@ -76,7 +75,7 @@ def test_percentiles_from_the_histogram_are_within_one_bucket_of_the_truth() -> 
     ordered = sorted(values)
     for fraction in (0.5, 0.95, 0.99):
         truth = ordered[int(fraction * len(ordered)) - 1]
-        estimate = percentile(histogram, fraction)
+        [estimate] = percentiles(histogram, (fraction,))
         assert estimate is not None
         bucket = bucket_of(truth)
         lower = LATENCY_BOUNDS_MS[bucket - 1] if bucket else 0.0
@@ -84,13 +83,13 @@ def test_percentiles_from_the_histogram_are_within_one_bucket_of_the_truth() -> 
 
 
 def test_percentile_edges() -> None:
-    assert percentile([0] * BUCKETS, 0.5) is None
+    assert percentiles([0] * BUCKETS, (0.5,)) == [None]
     top = [0] * BUCKETS
     top[-1] = 3
-    assert percentile(top, 0.99) == LATENCY_BOUNDS_MS[-1], "the open top bucket reports its floor"
+    assert percentiles(top, (0.99,)) == [LATENCY_BOUNDS_MS[-1]], "the open top bucket reports its floor"
     single = [0] * BUCKETS
     single[bucket_of(120.0)] = 1
-    assert percentile(single, 0.5) == pytest.approx(125.0)
+    assert percentiles(single, (0.5,)) == [pytest.approx(125.0)]
 
 
 def walked_percentile(histogram: list[int], fraction: float) -> float | None:

@@ -85,12 +85,11 @@ export function useAnnotate(spanId: string) {
         }),
       ),
     onSuccess: (saved) => {
-      // Also while the list is still loading: the field clears its optimistic value once saved,
-      // and must not read "unscored" (refusing a comment, "Score it first") until the refetch lands.
-      client.setQueryData<Annotation[]>(["annotations", spanId], (known) => [
-        ...(known ?? []).filter((entry) => entry.annotation_id !== saved.annotation_id),
-        saved,
-      ]);
+      // Only a loaded list: seeding one that is not would show this annotation alone as the
+      // span's whole list (say, after the reviewer moved on) until the refetch lands.
+      client.setQueryData<Annotation[]>(["annotations", spanId], (known) =>
+        known ? [...known.filter((entry) => entry.annotation_id !== saved.annotation_id), saved] : known,
+      );
       refreshScores(client, spanId);
     },
   });
